@@ -1,0 +1,12 @@
+// Command kubelet is not built yet: its issue comes after the API (issue 2).
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+func main() {
+	fmt.Fprintln(os.Stderr, "kubelet: not implemented yet in kube5; see the project's open issues")
+	os.Exit(1)
+}

@@ -1,0 +1,7 @@
+module kube5/scheduler
+
+go 1.26.0
+
+require kube5/proto v0.0.0
+
+replace kube5/proto => ../proto

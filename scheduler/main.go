@@ -1,0 +1,12 @@
+// Command kube-scheduler is not built yet: its issue comes after the API (issue 2).
+package main
+
+import (
+	"fmt"
+	"os"
+)
+
+func main() {
+	fmt.Fprintln(os.Stderr, "kube-scheduler: not implemented yet in kube5; see the project's open issues")
+	os.Exit(1)
+}
