@@ -66,16 +66,23 @@ var (
 
 func index() bool {
 	for _, r := range all {
-		byGR[r.Group+"/"+r.Resource] = r
+		if r.Resource != "" {
+			byGR[r.Group+"/"+r.Resource] = r
+		}
 		byGVK[r.GroupVersion()+"/"+r.Kind] = r
 		byMessage[r.MessageName()] = r
 	}
 	return true
 }
 
-// All returns every resource, sorted by group then plural.
+// All returns every served resource (collections only), sorted by group then plural.
 func All() []*Resource {
-	out := append([]*Resource(nil), all...)
+	var out []*Resource
+	for _, r := range all {
+		if r.Resource != "" {
+			out = append(out, r)
+		}
+	}
 	sort.Slice(out, func(i, j int) bool {
 		if out[i].Group != out[j].Group {
 			return out[i].Group < out[j].Group
