@@ -3,7 +3,6 @@ package metav1
 import (
 	"math"
 	"testing"
-	"time"
 )
 
 // The expected strings are what upstream's resource.Quantity serialises for each input
@@ -222,73 +221,6 @@ func BenchmarkMilliValue(b *testing.B) {
 	}
 }
 
-func TestIntOrString(t *testing.T) {
-	if s := FromInt(3).AsString(); s != "3" {
-		t.Errorf("FromInt(3).AsString() = %q", s)
-	}
-	if s := FromString("25%").AsString(); s != "25%" {
-		t.Errorf("FromString.AsString() = %q", s)
-	}
-	if FromInt(7).IntValue() != 7 || FromString("12").IntValue() != 12 || FromString("x").IntValue() != 0 {
-		t.Error("IntValue")
-	}
-	for _, c := range []struct {
-		v       *IntOrString
-		total   int
-		roundUp bool
-		want    int
-		err     bool
-	}{
-		{FromInt(3), 10, true, 3, false},
-		{FromString("25%"), 10, true, 3, false},
-		{FromString("25%"), 10, false, 2, false},
-		{FromString("100%"), 7, false, 7, false},
-		{FromString("0%"), 7, true, 0, false},
-		{FromString("33%"), 3, true, 1, false},
-		{FromString("3"), 10, true, 0, true},
-		{FromString("x%"), 10, true, 0, true},
-		{&IntOrString{Type: 7}, 10, true, 0, true},
-		{nil, 10, true, 0, true},
-	} {
-		got, err := GetScaledValueFromIntOrPercent(c.v, c.total, c.roundUp)
-		if (err != nil) != c.err || got != c.want {
-			t.Errorf("GetScaledValueFromIntOrPercent(%v, %d, %v) = %d, %v", c.v.AsString(), c.total, c.roundUp, got, err)
-		}
-	}
-}
-
-func TestTime(t *testing.T) {
-	now := time.Date(2026, 11, 22, 4, 15, 0, 987654321, time.UTC)
-	tm := NewTime(now)
-	if tm.Seconds != now.Unix() || tm.Nanos != 0 {
-		t.Errorf("NewTime = %v", tm)
-	}
-	if !tm.AsTime().Equal(now.Truncate(time.Second)) || tm.IsZero() {
-		t.Errorf("AsTime = %v", tm.AsTime())
-	}
-	mt := NewMicroTime(now)
-	if mt.Nanos != 987654000 || !mt.AsTime().Equal(now.Truncate(time.Microsecond)) {
-		t.Errorf("NewMicroTime = %v", mt)
-	}
-	var nt *Time
-	var nm *MicroTime
-	if !nt.IsZero() || !nt.AsTime().IsZero() || !nm.IsZero() || !nm.AsTime().IsZero() {
-		t.Error("nil times must be zero")
-	}
-	if NewTime(time.Time{}) != nil || NewMicroTime(time.Time{}) != nil {
-		t.Error("zero time.Time must give nil (upstream's null)")
-	}
-	if (&Time{}).IsZero() {
-		t.Error("the epoch is not the zero time")
-	}
-	if d := time.Since(Now().AsTime()); d < 0 || d > time.Minute {
-		t.Errorf("Now is off by %v", d)
-	}
-	if d := time.Since(NowMicro().AsTime()); d < 0 || d > time.Minute {
-		t.Errorf("NowMicro is off by %v", d)
-	}
-}
-
 // FuzzParseQuantity: no panics, the canonical form is a fixed point with the same value,
 // and the int64 fast paths agree with the exact ones.
 func FuzzParseQuantity(f *testing.F) {
@@ -303,6 +235,12 @@ func FuzzParseQuantity(f *testing.F) {
 		again, err := ParseQuantity(q.AsString())
 		if err != nil || again.AsString() != q.AsString() || again.Cmp(q) != 0 {
 			t.Fatalf("%q -> %q -> %q (%v)", s, q.AsString(), again.AsString(), err)
+		}
+		if p, err := splitQuantity(s); err == nil {
+			fast, ok := p.fastCanonical()
+			if a := p.amount(); ok && fast != a.canonical(p.format) {
+				t.Fatalf("%q: fast %q exact %q", s, fast, a.canonical(p.format))
+			}
 		}
 		p, _ := splitQuantity(q.AsString())
 		a := p.amount()
