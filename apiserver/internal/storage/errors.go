@@ -66,16 +66,15 @@ type Error struct {
 	Err error
 }
 
+// Error returns Message when there is one, ready for an API Status ("too old resource
+// version: 5 (10)"), else the code and key; the cause, if any, is appended.
 func (e *Error) Error() string {
-	s := e.Code.String()
-	if e.Key != "" {
-		s += ", key: " + e.Key
-	}
-	if e.ResourceVersion != 0 {
-		s += fmt.Sprintf(", resourceVersion: %d", e.ResourceVersion)
-	}
-	if e.Message != "" {
-		s += ": " + e.Message
+	s := e.Message
+	if s == "" {
+		s = e.Code.String()
+		if e.Key != "" {
+			s += ": " + e.Key
+		}
 	}
 	if e.Err != nil {
 		s += ": " + e.Err.Error()

@@ -102,9 +102,11 @@ type Cache struct {
 	bookmarkE  *Entry
 
 	// streamCtx identifies the cache's own etcd watch stream (RequestProgress targets it).
-	progressMu   sync.Mutex
-	streamCtx    context.Context
-	lastProgress time.Time
+	progressMu       sync.Mutex
+	streamCtx        context.Context
+	watching         bool
+	progressInFlight bool
+	lastProgress     time.Time
 
 	// interrupt, when set, cancels the current etcd watch (tests force a resume with it).
 	interruptMu sync.Mutex
@@ -154,9 +156,29 @@ func (c *Cache) Start(ctx context.Context) {
 	go c.run(ctx)
 }
 
-// WaitReady waits until the cache has listed (bounded by FreshnessTimeout).
+// WaitReady waits until the cache has listed, however long that takes (a large resource
+// lists for a while at start), or until ctx ends.
 func (c *Cache) WaitReady(ctx context.Context) error {
-	return c.waitUntil(ctx, 0)
+	for {
+		c.mu.RLock()
+		ready, ch := c.ready, c.revCh
+		c.mu.RUnlock()
+		if ready {
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+}
+
+// Ready reports whether the cache serves requests (listed, not relisting).
+func (c *Cache) Ready() bool {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.ready
 }
 
 // Revision returns the etcd revision the cache reflects.
@@ -324,6 +346,8 @@ func (c *Cache) watch(ctx context.Context, resume bool) error {
 	c.interruptMu.Unlock()
 
 	wch := c.client.Watch(wctx, c.prefix, clientv3.WithPrefix(), clientv3.WithRev(c.rev+1), clientv3.WithProgressNotify())
+	c.setWatching(true)
+	defer c.setWatching(false)
 	tick := time.NewTicker(c.opts.BookmarkInterval)
 	defer tick.Stop()
 	for {
@@ -485,19 +509,33 @@ func (c *Cache) waitFresh(ctx context.Context) (int64, error) {
 }
 
 // requestProgress asks etcd for a progress notification on the cache's stream, at most
-// every 50ms however many readers wait.
+// every 50ms however many readers wait, and only while the watch is established (asking
+// on a stream that does not exist would create one). The request runs in the background
+// with at most one in flight, so a reader never blocks on a busy stream.
 func (c *Cache) requestProgress() {
 	c.progressMu.Lock()
-	if time.Since(c.lastProgress) < 50*time.Millisecond || c.streamCtx == nil {
+	if !c.watching || c.progressInFlight || time.Since(c.lastProgress) < 50*time.Millisecond {
 		c.progressMu.Unlock()
 		return
 	}
 	c.lastProgress = time.Now()
+	c.progressInFlight = true
 	sctx := c.streamCtx
 	c.progressMu.Unlock()
-	if err := c.client.RequestProgress(sctx); err != nil && sctx.Err() == nil {
-		klog.V(4).InfoS("Watch cache progress request failed", "prefix", c.prefix, "err", err)
-	}
+	go func() {
+		if err := c.client.RequestProgress(sctx); err != nil && sctx.Err() == nil {
+			klog.V(4).InfoS("Watch cache progress request failed", "prefix", c.prefix, "err", err)
+		}
+		c.progressMu.Lock()
+		c.progressInFlight = false
+		c.progressMu.Unlock()
+	}()
+}
+
+func (c *Cache) setWatching(on bool) {
+	c.progressMu.Lock()
+	c.watching = on
+	c.progressMu.Unlock()
 }
 
 // waitFor applies a request's resourceVersion: "" waits for etcd's current revision (a

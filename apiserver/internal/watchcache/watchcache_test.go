@@ -545,3 +545,39 @@ func TestListIndexed(t *testing.T) {
 		})
 	}
 }
+
+// TestManyIndexedWatchers: kubelet-style watchers, one per node, each see exactly the
+// events of their node, including an object moving between nodes.
+func TestManyIndexedWatchers(t *testing.T) {
+	e := newEnv(t, Options{IndexField: "spec.holderIdentity"})
+	const nodes = 100
+	from := strconv.FormatInt(e.rev(), 10)
+	drains := make([]func(int) ([]rec, error), nodes)
+	for i := range drains {
+		w := e.watch(from, WatchOptions{Field: fields.OneTermEqualSelector("spec.holderIdentity", fmt.Sprintf("n%d", i))})
+		drains[i] = drain(w)
+	}
+	want := make([][]rec, nodes)
+	for i := 0; i < nodes; i++ {
+		name := fmt.Sprintf("p%d", i)
+		want[i] = append(want[i], rec{Added, name, e.create(name, fmt.Sprintf("n%d", i), nil)})
+	}
+	// p0 moves to n1: n0 sees it leave, n1 sees it arrive.
+	rv := e.update("p0", func(l *coordinationv1.Lease) { l.Spec.HolderIdentity = proto.String("n1") })
+	want[0] = append(want[0], rec{Deleted, "p0", rv})
+	want[1] = append(want[1], rec{Added, "p0", rv})
+	for i := range drains {
+		got, err := drains[i](len(want[i]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		expect(t, got, want[i]...)
+	}
+	// Nothing more arrives for n2: its next event is the one we cause now.
+	rv = e.update("p2", func(l *coordinationv1.Lease) { l.Spec.LeaseTransitions = proto.Int32(1) })
+	got, err := drains[2](2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	expect(t, got, want[2][0], rec{Modified, "p2", rv})
+}
