@@ -256,3 +256,18 @@ func (s ServiceStrategy) releasePorts(ports []int32) {
 		}
 	}
 }
+
+// PrepareForStatusUpdate and ValidateStatusUpdate forward to the wrapped strategy: the
+// embedded interface would otherwise hide them from the store's StatusStrategy check.
+func (s ServiceStrategy) PrepareForStatusUpdate(obj, old scheme.Object) {
+	if st, ok := s.Strategy.(registry.StatusStrategy); ok {
+		st.PrepareForStatusUpdate(obj, old)
+	}
+}
+
+func (s ServiceStrategy) ValidateStatusUpdate(obj, old scheme.Object) field.ErrorList {
+	if st, ok := s.Strategy.(registry.StatusStrategy); ok {
+		return st.ValidateStatusUpdate(obj, old)
+	}
+	return nil
+}

@@ -310,6 +310,9 @@ func subset(a, b []string) bool {
 // when the strategy gives a grace period or finalizers hold it. It returns the object as
 // it is after the call, and whether it is gone from storage.
 func (s *Store) Delete(ctx context.Context, namespace, name string, opts *metav1.DeleteOptions) (scheme.Object, bool, error) {
+	if opts == nil { // a gRPC DeleteRequest without options
+		opts = &metav1.DeleteOptions{}
+	}
 	pre := &storage.Preconditions{}
 	if p := opts.GetPreconditions(); p != nil {
 		pre.UID = p.GetUid()

@@ -142,6 +142,12 @@ func int32p(v *int32) *int64 {
 func validateJobUpdate(j, old *batchv1.Job) field.ErrorList {
 	errs := validation.ValidateObjectMetaUpdate(j.GetMetadata(), old.GetMetadata(), field.NewPath("metadata"))
 	spec, oldSpec, path := j.GetSpec(), old.GetSpec(), field.NewPath("spec")
+	if spec == nil {
+		spec = &batchv1.JobSpec{}
+	}
+	if oldSpec == nil {
+		oldSpec = &batchv1.JobSpec{}
+	}
 	errs = append(errs, validateCompletions(spec, oldSpec, path)...)
 	errs = append(errs, validation.ValidateImmutableField(spec.GetSelector(), oldSpec.GetSelector(), path.Child("selector"))...)
 

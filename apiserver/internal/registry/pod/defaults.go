@@ -101,6 +101,10 @@ func defaultContainer(c *corev1.Container) {
 	if c.TerminationMessagePolicy == "" {
 		c.TerminationMessagePolicy = "File"
 	}
+	if r := c.Resources; r != nil {
+		canonicalQuantities(r.Limits)
+		canonicalQuantities(r.Requests)
+	}
 	for _, p := range c.Ports {
 		if p.Protocol == "" {
 			p.Protocol = "TCP"
@@ -117,6 +121,21 @@ func defaultContainer(c *corev1.Container) {
 	if l := c.Lifecycle; l != nil {
 		defaultHTTPGet(l.GetPostStart().GetHttpGet())
 		defaultHTTPGet(l.GetPreStop().GetHttpGet())
+	}
+}
+
+// canonicalQuantities rewrites each valid quantity in upstream's canonical form ("1000m"
+// -> "1"), as upstream stores them. The JSON codec already does this; objects that arrive
+// over gRPC carry the client's string. Invalid ones are left for validation to report.
+func canonicalQuantities(list map[string]*metav1.Quantity) {
+	for name, q := range list {
+		if q == nil {
+			list[name] = &metav1.Quantity{String_: "0"}
+			continue
+		}
+		if c, err := metav1.ParseQuantity(q.AsString()); err == nil {
+			q.String_ = c.String_
+		}
 	}
 }
 

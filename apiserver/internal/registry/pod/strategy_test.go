@@ -441,3 +441,22 @@ func TestFields(t *testing.T) {
 		}
 	}
 }
+
+func TestQuantitiesCanonical(t *testing.T) {
+	p := newPod()
+	p.Spec.Containers[0].Resources = &corev1.ResourceRequirements{
+		Limits:   map[string]*metav1.Quantity{"cpu": {String_: "1000m"}, "memory": {String_: "1024Mi"}},
+		Requests: map[string]*metav1.Quantity{"cpu": {String_: "0.5"}, "memory": {String_: "bogus"}},
+	}
+	Strategy.Default(p)
+	r := p.Spec.Containers[0].Resources
+	if r.Limits["cpu"].String_ != "1" || r.Limits["memory"].String_ != "1Gi" || r.Requests["cpu"].String_ != "500m" {
+		t.Errorf("not canonical: %v", r)
+	}
+	if r.Requests["memory"].String_ != "bogus" {
+		t.Errorf("an invalid quantity is left for validation: %v", r)
+	}
+	if errs := Strategy.Validate(p); !hasError(errs, field.ErrorTypeInvalid, "spec.containers[0].resources.requests[memory]") {
+		t.Errorf("got %v", errs)
+	}
+}

@@ -208,7 +208,7 @@ func validateStatusIPs(st *corev1.PodStatus, statusPath *field.Path) field.Error
 	for _, ip := range st.GetPodIps() {
 		podIPs = append(podIPs, ip.GetIp())
 	}
-	errs = append(errs, validateIPList(podIPs, statusPath.Child("podIPs"), BadValueIPs(st.GetPodIps()))...)
+	errs = append(errs, validateIPList(podIPs, statusPath.Child("podIPs"), badValueIPs(st.GetPodIps()))...)
 	hostIPs := make([]string, 0, len(st.GetHostIps()))
 	for _, ip := range st.GetHostIps() {
 		hostIPs = append(hostIPs, ip.GetIp())
@@ -216,12 +216,12 @@ func validateStatusIPs(st *corev1.PodStatus, statusPath *field.Path) field.Error
 	if len(hostIPs) > 0 && st.GetHostIp() != hostIPs[0] {
 		errs = append(errs, field.Invalid(statusPath.Child("hostIPs").Index(0).Child("ip"), hostIPs[0], "must be equal to `hostIP`"))
 	}
-	errs = append(errs, validateIPList(hostIPs, statusPath.Child("hostIPs"), BadValueIPs(st.GetHostIps()))...)
+	errs = append(errs, validateIPList(hostIPs, statusPath.Child("hostIPs"), badValueIPs(st.GetHostIps()))...)
 	return errs
 }
 
-// BadValueIPs prints a list of PodIP or HostIP for an error.
-func BadValueIPs[T proto.Message](ips []T) any { return validation.BadValue(ips) }
+// badValueIPs prints a list of PodIP or HostIP for an error.
+func badValueIPs[T proto.Message](ips []T) any { return validation.BadValue(ips) }
 
 func validateIPList(ips []string, path *field.Path, whole any) field.ErrorList {
 	var errs field.ErrorList
