@@ -99,6 +99,9 @@ func NewAPI(ctx context.Context, cli *clientv3.Client, cfg APIConfig) (*API, err
 		cache := watchcache.New(cli, "/registry/"+r.Resource+"/", r.New, attrsFunc(strategy), watchcache.Options{
 			Group: r.Group, Version: r.Version, Kind: r.Kind, Resource: r.Resource,
 			BookmarkInterval: cfg.BookmarkInterval, IndexField: indexField[key],
+			// Room for a second of events at a few hundred writes per second before a
+			// watcher counts as stalled; ~10 kB per watcher.
+			WatcherBuffer: 256,
 		})
 		a.caches = append(a.caches, cache)
 		var lookup generic.NamespaceLookup

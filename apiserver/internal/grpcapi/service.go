@@ -242,13 +242,11 @@ func (s *Service) Watch(req *rpcv1.WatchRequest, stream rpcv1.Resources_WatchSer
 	}
 	defer w.Stop()
 	for {
-		select {
-		case <-ctx.Done():
+		ev, ok := w.Next(ctx)
+		if !ok {
 			return nil
-		case ev, ok := <-w.Events():
-			if !ok {
-				return nil
-			}
+		}
+		{
 			out := &rpcv1.WatchEvent{Type: ev.Type}
 			switch ev.Type {
 			case registry.Bookmark:

@@ -64,9 +64,13 @@ type Event struct {
 	Status          *metav1.Status
 }
 
-// Watch is a running watch: events until the channel closes.
+// Watch is a running watch. Next hands over events one by one in the caller's goroutine
+// (no relay goroutine per watcher: with thousands of watchers every hop costs).
 type Watch interface {
-	Events() <-chan Event
+	// Next blocks until the next event; false once the watch ended or ctx is done.
+	Next(ctx context.Context) (Event, bool)
+	// Pending is the number of events ready now (the REST layer flushes when none are).
+	Pending() int
 	Stop()
 }
 

@@ -44,15 +44,12 @@ func (h *Handler) watch(w http.ResponseWriter, r *http.Request, ri requestInfo) 
 	}
 	res := ri.Entry.Resource
 	var buf bytes.Buffer
-	events := wch.Events()
 	for {
-		select {
-		case <-ctx.Done():
+		ev, ok := wch.Next(ctx)
+		if !ok {
 			return nil
-		case ev, ok := <-events:
-			if !ok {
-				return nil
-			}
+		}
+		{
 			buf.Reset()
 			buf.WriteString(`{"type":"` + ev.Type + `","object":`)
 			switch ev.Type {
@@ -68,7 +65,7 @@ func (h *Handler) watch(w http.ResponseWriter, r *http.Request, ri requestInfo) 
 			if _, err := w.Write(buf.Bytes()); err != nil {
 				return nil // the client went away
 			}
-			if len(events) == 0 && flusher != nil {
+			if wch.Pending() == 0 && flusher != nil {
 				flusher.Flush()
 			}
 		}

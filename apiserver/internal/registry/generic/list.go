@@ -6,7 +6,6 @@ import (
 	"sort"
 	"strconv"
 	"strings"
-	"sync"
 
 	"kube5/apiserver/internal/registry"
 	"kube5/apiserver/internal/storage"
@@ -106,44 +105,37 @@ func (s *Store) Watch(ctx context.Context, namespace string, opts *rpcv1.ListOpt
 	if err != nil {
 		return nil, s.storageError(err, "")
 	}
-	out := &watch{w: w, ch: make(chan registry.Event, 16), store: s, done: make(chan struct{})}
-	go out.run()
-	return out, nil
+	return &watch{w: w, store: s}, nil
 }
 
-// watch translates cache events into registry events.
+// watch translates cache events into registry events as they are read.
 type watch struct {
 	w     *watchcache.Watcher
-	ch    chan registry.Event
 	store *Store
-	done  chan struct{}
-	once  sync.Once
 }
 
-func (w *watch) Events() <-chan registry.Event { return w.ch }
+func (w *watch) Pending() int { return len(w.w.ResultChan()) }
+func (w *watch) Stop()        { w.w.Stop() }
 
-// Stop ends the watch; the translator goroutine exits even if nobody reads any more.
-func (w *watch) Stop() {
-	w.once.Do(func() { close(w.done) })
-	w.w.Stop()
-}
-
-func (w *watch) run() {
-	defer close(w.ch)
-	for ev := range w.w.ResultChan() {
-		out := registry.Event{Type: string(ev.Type)}
-		switch ev.Type {
-		case watchcache.Error:
-			out.Status = apierrors.StatusFor(w.store.storageError(ev.Err, ""))
-		case watchcache.Bookmark:
-			out.ResourceVersion = strconv.FormatInt(ev.Entry.Revision, 10)
-		default:
-			out.Item = cacheItem{ev.Entry}
+func (w *watch) Next(ctx context.Context) (registry.Event, bool) {
+	var ev watchcache.Event
+	var ok bool
+	select {
+	case ev, ok = <-w.w.ResultChan():
+		if !ok {
+			return registry.Event{}, false
 		}
-		select {
-		case w.ch <- out:
-		case <-w.done:
-			return
-		}
+	case <-ctx.Done():
+		return registry.Event{}, false
 	}
+	out := registry.Event{Type: string(ev.Type)}
+	switch ev.Type {
+	case watchcache.Error:
+		out.Status = apierrors.StatusFor(w.store.storageError(ev.Err, ""))
+	case watchcache.Bookmark:
+		out.ResourceVersion = strconv.FormatInt(ev.Entry.Revision, 10)
+	default:
+		out.Item = cacheItem{ev.Entry}
+	}
+	return out, true
 }
