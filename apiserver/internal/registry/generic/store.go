@@ -407,17 +407,32 @@ func (s *Store) storageError(err error, name string) error {
 	if errors.As(err, &se) {
 		return se
 	}
+	var serr *storage.Error
+	msg := err.Error()
+	if errors.As(err, &serr) && serr.Message != "" {
+		msg = serr.Message
+	}
 	switch {
 	case storage.IsNotFound(err):
 		return apierrors.NewNotFound(s.gr, name)
 	case storage.IsAlreadyExists(err):
 		return apierrors.NewAlreadyExists(s.gr, name)
 	case storage.IsConflict(err):
-		return apierrors.NewConflict(s.gr, name, errors.New("the object has been modified; please apply your changes to the latest version and try again"))
+		// Precondition failures carry upstream's own wording; a stale resourceVersion
+		// carries "the object has been modified; ...".
+		return apierrors.NewConflict(s.gr, name, errors.New(msg))
 	case storage.IsGone(err):
-		return apierrors.NewResourceExpired(err.Error())
-	case storage.IsUnreachable(err), storage.IsTimeout(err):
-		return apierrors.NewServiceUnavailable("etcd is unreachable: " + err.Error())
+		return apierrors.NewResourceExpired(msg)
+	case storage.IsTooManyRequests(err):
+		// A watcher that fell behind: the client re-watches from its last
+		// resourceVersion after a pause instead of relisting.
+		return apierrors.NewTooManyRequests(msg, 1)
+	case storage.IsBadRequest(err):
+		return apierrors.NewBadRequest(msg)
+	case storage.IsTimeout(err):
+		return apierrors.NewTimeoutError(msg, 1)
+	case storage.IsUnreachable(err):
+		return apierrors.NewServiceUnavailable("etcd is unreachable: " + msg)
 	}
 	return apierrors.NewInternalError(err)
 }
