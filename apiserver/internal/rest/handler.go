@@ -122,6 +122,11 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, ri requestInfo) er
 			return err
 		}
 		return writeObject(w, http.StatusOK, obj)
+	case "log":
+		if ri.Resource != "pods" || ri.Group != "" {
+			return notFoundSub(ri)
+		}
+		return h.podLogs(w, r, ri)
 	case "scale":
 		sc, ok := ri.Entry.Storage.(registry.Scaler)
 		if !ok || !ri.Entry.HasSubresource("scale") {
@@ -137,7 +142,7 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, ri requestInfo) er
 }
 
 func notFoundSub(ri requestInfo) error {
-	if ri.Subresource == "log" || ri.Subresource == "exec" || ri.Subresource == "attach" || ri.Subresource == "portforward" {
+	if ri.Subresource == "exec" || ri.Subresource == "attach" || ri.Subresource == "portforward" {
 		return apierrors.NewServiceUnavailable(fmt.Sprintf("pods/%s needs the kubelet's streaming server, which kube5 does not serve yet", ri.Subresource))
 	}
 	return apierrors.NewNotFoundMessage(fmt.Sprintf("the server could not find the requested resource (%s %s/%s)", ri.Verb, ri.Resource, ri.Subresource))

@@ -1,0 +1,142 @@
+package rest
+
+import (
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	corev1 "kube5/proto/api/core/v1"
+	"kube5/proto/apierrors"
+)
+
+// podLogs serves GET pods/{name}/log by streaming the kubelet's
+// /containerLogs/{ns}/{pod}/{container} from the pod's node, as upstream's apiserver does.
+// The apiserver holds no log data: it picks the container, finds the node's kubelet and
+// copies bytes (flushing as they come, so `kubectl logs -f` follows).
+func (h *Handler) podLogs(w http.ResponseWriter, r *http.Request, ri requestInfo) error {
+	pod, target, err := h.podKubelet(r, ri)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query()
+	container, err := pickContainer(pod, q.Get("container"))
+	if err != nil {
+		return err
+	}
+	kq := url.Values{}
+	for _, k := range []string{"follow", "previous", "timestamps", "tailLines", "sinceSeconds", "limitBytes"} {
+		if v := q.Get(k); v != "" {
+			kq.Set(k, v)
+		}
+	}
+	target.Path = fmt.Sprintf("/containerLogs/%s/%s/%s", ri.Namespace, ri.Name, container)
+	target.RawQuery = kq.Encode()
+	req, _ := http.NewRequestWithContext(r.Context(), http.MethodGet, target.String(), nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return apierrors.NewServiceUnavailable(fmt.Sprintf("the kubelet of node %s does not answer at %s: %v", pod.GetSpec().GetNodeName(), target.Host, err))
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		msg := strings.TrimSpace(string(b))
+		if resp.StatusCode == http.StatusNotFound {
+			return apierrors.NewBadRequest(fmt.Sprintf("container %q in pod %q is not available: %s", container, ri.Name, msg))
+		}
+		return apierrors.NewBadRequest(fmt.Sprintf("the kubelet answered %d: %s", resp.StatusCode, msg))
+	}
+	w.Header().Set("Content-Type", "text/plain")
+	w.WriteHeader(http.StatusOK)
+	flusher, _ := w.(http.Flusher)
+	buf := make([]byte, 32<<10)
+	for {
+		n, err := resp.Body.Read(buf)
+		if n > 0 {
+			if _, werr := w.Write(buf[:n]); werr != nil {
+				return nil
+			}
+			if flusher != nil {
+				flusher.Flush()
+			}
+		}
+		if err != nil {
+			return nil
+		}
+	}
+}
+
+// podKubelet reads the pod and the address of its node's kubelet (InternalIP and
+// status.daemonEndpoints.kubeletEndpoint.Port, 10250 when unset).
+func (h *Handler) podKubelet(r *http.Request, ri requestInfo) (*corev1.Pod, *url.URL, error) {
+	obj, err := ri.Entry.Storage.Get(r.Context(), ri.Namespace, ri.Name)
+	if err != nil {
+		return nil, nil, err
+	}
+	pod := obj.(*corev1.Pod)
+	nodeName := pod.GetSpec().GetNodeName()
+	if nodeName == "" {
+		return nil, nil, apierrors.NewBadRequest(fmt.Sprintf("pod %s is not scheduled to a node yet: it has no logs and nothing to exec into", ri.Name))
+	}
+	nodes, ok := h.table.Lookup("", "nodes")
+	if !ok {
+		return nil, nil, apierrors.NewInternalError(fmt.Errorf("nodes are not served"))
+	}
+	nobj, err := nodes.Storage.Get(r.Context(), "", nodeName)
+	if err != nil {
+		return nil, nil, apierrors.NewBadRequest(fmt.Sprintf("pod %s is bound to node %s, which is not registered: %v", ri.Name, nodeName, err))
+	}
+	node := nobj.(*corev1.Node)
+	host := ""
+	for _, a := range node.GetStatus().GetAddresses() {
+		if a.GetType() == "InternalIP" {
+			host = a.GetAddress()
+			break
+		}
+	}
+	if host == "" {
+		for _, a := range node.GetStatus().GetAddresses() {
+			if a.GetType() == "Hostname" {
+				host = a.GetAddress()
+			}
+		}
+	}
+	if host == "" {
+		return nil, nil, apierrors.NewBadRequest(fmt.Sprintf("node %s reports no address for its kubelet", nodeName))
+	}
+	port := int(node.GetStatus().GetDaemonEndpoints().GetKubeletEndpoint().GetPort())
+	if port == 0 {
+		port = 10250
+	}
+	return pod, &url.URL{Scheme: "http", Host: net.JoinHostPort(host, strconv.Itoa(port))}, nil
+}
+
+// pickContainer is upstream's rule: the named container, or the only one.
+func pickContainer(pod *corev1.Pod, name string) (string, error) {
+	var names []string
+	for _, c := range pod.GetSpec().GetInitContainers() {
+		names = append(names, c.GetName())
+	}
+	for _, c := range pod.GetSpec().GetContainers() {
+		names = append(names, c.GetName())
+	}
+	if name != "" {
+		for _, n := range names {
+			if n == name {
+				return name, nil
+			}
+		}
+		return "", apierrors.NewBadRequest(fmt.Sprintf("container %s is not valid for pod %s", name, pod.GetMetadata().GetName()))
+	}
+	if len(pod.GetSpec().GetContainers()) == 1 {
+		return pod.GetSpec().GetContainers()[0].GetName(), nil
+	}
+	var regular []string
+	for _, c := range pod.GetSpec().GetContainers() {
+		regular = append(regular, c.GetName())
+	}
+	return "", apierrors.NewBadRequest(fmt.Sprintf("a container name must be specified for pod %s, choose one of: [%s]", pod.GetMetadata().GetName(), strings.Join(regular, " ")))
+}
