@@ -8,7 +8,7 @@ GIT_COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 BUILD_DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS := -s -w -X kube5/proto/version.gitVersion=$(VERSION) -X kube5/proto/version.gitCommit=$(GIT_COMMIT) -X kube5/proto/version.buildDate=$(BUILD_DATE)
 
-.PHONY: all build $(BINARIES) test test-unit verify-proto proto lint bench fuzz clean
+.PHONY: all build $(BINARIES) test verify-proto proto lint bench fuzz images clean
 
 all: build
 
@@ -38,8 +38,13 @@ lint:
 fuzz:
 	./hack/fuzz.sh
 
-bench:
-	./hack/bench.sh
+bench: build
+	KUBE5_APISERVER=$(CURDIR)/bin/kube-apiserver ./hack/bench.sh
+
+# Container images the kubelet and the tests need, built locally FROM scratch (no registry).
+images:
+	./hack/start-docker.sh
+	./hack/images.sh
 
 clean:
 	rm -rf bin _output

@@ -16,6 +16,18 @@ stage "generated code"
 stage "lint (gofmt, go vet)"
 make --no-print-directory lint
 
+stage "build"
+make --no-print-directory build
+# Tests of the other modules run this binary (kube5/proto/apiservertest) instead of
+# building their own copy per test process.
+export KUBE5_APISERVER="$PWD/bin/kube-apiserver"
+
+if [ -x hack/start-docker.sh ]; then
+  stage "docker and images (node tests)"
+  ./hack/start-docker.sh
+  [ -x hack/images.sh ] && ./hack/images.sh
+fi
+
 stage "unit and integration tests (-race)"
 pkgs=()
 for m in proto apiserver controller-manager scheduler kubelet proxy kubectl e2e; do pkgs+=("kube5/$m/..."); done
