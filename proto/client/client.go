@@ -82,6 +82,12 @@ func New(cfg Config) (*Clientset, error) {
 			grpc.MaxCallRecvMsgSize(MaxMessageSize),
 			grpc.MaxCallSendMsgSize(MaxMessageSize),
 		),
+		// Many watch streams share one connection (an informer factory, a hollow-node
+		// process): with gRPC's 64 KiB starting windows a burst of events stalls every
+		// stream until the window grows, and the apiserver cuts watchers that fall
+		// behind. Windows are credit, not buffers: large ones cost nothing while idle.
+		grpc.WithInitialWindowSize(4 << 20),
+		grpc.WithInitialConnWindowSize(64 << 20),
 	}
 	if cfg.UserAgent != "" {
 		opts = append(opts, grpc.WithUserAgent(cfg.UserAgent))
