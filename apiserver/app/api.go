@@ -75,10 +75,13 @@ func NewAPI(ctx context.Context, cli *clientv3.Client, cfg APIConfig) (*API, err
 		return obj.(*corev1.Namespace), nil
 	}
 	var entries []*registry.Entry
+	var podStore *generic.Store
+	var bindings *scheme.Resource
 	for _, r := range scheme.All() {
 		key := r.Group + "/" + r.Resource
 		switch key {
-		case "/bindings": // served through pods/binding
+		case "/bindings": // binds through the pods' store, once it exists
+			bindings = r
 			continue
 		case "/componentstatuses":
 			entries = append(entries, &registry.Entry{Resource: r, Storage: componentstatus.New(map[string]componentstatus.Probe{
@@ -121,8 +124,12 @@ func NewAPI(ctx context.Context, cli *clientv3.Client, cfg APIConfig) (*API, err
 		}
 		if key == "/pods" {
 			e.Subresources = append(e.Subresources, "binding")
+			podStore = store
 		}
 		entries = append(entries, e)
+	}
+	if bindings != nil && podStore != nil {
+		entries = append(entries, &registry.Entry{Resource: bindings, Storage: generic.Bindings{Pods: podStore}})
 	}
 	for _, c := range a.caches {
 		c.Start(ctx)

@@ -6,10 +6,12 @@ package grpcapi
 import (
 	"context"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/proto"
+	"k8s.io/klog/v2"
 
 	"kube5/apiserver/internal/metrics"
 	"kube5/apiserver/internal/registry"
@@ -38,7 +40,7 @@ func (s *Service) call(ref *rpcv1.ResourceRef, verb, name, sub string, fn func(*
 	if !ok || (ref.GetVersion() != "" && ref.GetVersion() != e.Version) {
 		err = apierrors.NewNotFoundMessage(fmt.Sprintf("the server could not find the requested resource %q in group %q", ref.GetResource(), ref.GetGroup()))
 	} else {
-		err = fn(e)
+		err = safely(e, fn)
 	}
 	scope := "cluster"
 	switch {
@@ -57,6 +59,18 @@ func (s *Service) call(ref *rpcv1.ResourceRef, verb, name, sub string, fn func(*
 	}
 	metrics.Request{Verb: verb, Group: ref.GetGroup(), Version: version, Resource: ref.GetResource(), Subresource: sub, Scope: scope, Component: "grpc"}.Observe(code, start)
 	return apierrors.ToGRPC(err)
+}
+
+// safely runs fn, turning a panic into an InternalError: gRPC, unlike net/http, does not
+// recover handler panics, so one bad request would otherwise take the apiserver down.
+func safely(e *registry.Entry, fn func(*registry.Entry) error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			klog.ErrorS(nil, "Panic serving a gRPC request", "resource", e.Resource.GroupResource(), "panic", r, "stack", string(debug.Stack()))
+			err = apierrors.NewInternalError(fmt.Errorf("panic: %v", r))
+		}
+	}()
+	return fn(e)
 }
 
 func decode(res *scheme.Resource, b []byte) (scheme.Object, error) {

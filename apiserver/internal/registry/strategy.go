@@ -47,6 +47,14 @@ type GracefulDeleter interface {
 	GracePeriod(obj scheme.Object, requested *int64) int64
 }
 
+// DeleteHolder keeps a deleted object that the strategy still holds (a namespace while
+// spec.finalizers is not empty): Delete sets deletionTimestamp instead of removing it, and
+// the update that releases it removes it, as metadata.finalizers do. HoldOnDelete may
+// mark obj, the next stored state on delete (a namespace's phase Terminating).
+type DeleteHolder interface {
+	HoldOnDelete(obj scheme.Object) bool
+}
+
 // CreateHook runs before the object is written (service IP and port allocation). The
 // returned undo runs when the write fails.
 type CreateHook interface {

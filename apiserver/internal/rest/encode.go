@@ -48,9 +48,18 @@ func itemJSON(res *scheme.Resource, it registry.Item) []byte {
 // encodeList writes upstream's <Kind>List envelope around the items.
 func encodeList(res *scheme.Resource, l *registry.ListResult) []byte {
 	var b bytes.Buffer
-	b.WriteString(`{"kind":"` + res.Kind + `List","apiVersion":"` + res.GroupVersion() + `","metadata":{"resourceVersion":"` + l.ResourceVersion + `"`)
+	b.WriteString(`{"kind":"` + res.Kind + `List","apiVersion":"` + res.GroupVersion() + `","metadata":{`)
+	// Both are omitted when empty, as upstream's ListMeta (computed lists such as
+	// componentstatuses have no resourceVersion).
+	if l.ResourceVersion != "" {
+		b.WriteString(`"resourceVersion":`)
+		b.Write(quote(l.ResourceVersion))
+	}
 	if l.Continue != "" {
-		b.WriteString(`,"continue":`)
+		if l.ResourceVersion != "" {
+			b.WriteByte(',')
+		}
+		b.WriteString(`"continue":`)
 		b.Write(quote(l.Continue))
 	}
 	b.WriteString(`},"items":[`)

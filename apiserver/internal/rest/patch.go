@@ -63,7 +63,7 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request, ri requestInfo) 
 	default:
 		return notFoundSub(ri)
 	}
-	for attempt := 0; ; attempt++ {
+	for {
 		cur, err := get()
 		if err != nil {
 			return err
@@ -88,7 +88,10 @@ func (h *Handler) patch(w http.ResponseWriter, r *http.Request, ri requestInfo) 
 			next.GetMetadata().ResourceVersion = cur.GetMetadata().GetResourceVersion()
 		}
 		out, err := put(next)
-		if apierrors.IsConflict(err) && !pinned && attempt < 5 {
+		// A conflict means another writer got in between: merge into the new state, as
+		// upstream's patch (applied inside GuaranteedUpdate) does, however many writers
+		// contend; only a patch that pins a resourceVersion reports the conflict.
+		if apierrors.IsConflict(err) && !pinned && ctx.Err() == nil {
 			continue
 		}
 		if err != nil {

@@ -95,6 +95,7 @@ type Cache struct {
 
 	// Watchers; lock order is mu before wmu.
 	wmu        sync.Mutex
+	stopped    bool                             // the cache has stopped: no new watchers
 	watchers   map[*Watcher]struct{}            // not indexed
 	indexed    map[string]map[*Watcher]struct{} // by IndexField value
 	budget     budget
@@ -188,13 +189,21 @@ func (c *Cache) Revision() int64 {
 	return c.rev
 }
 
+// shuttingDown ends the watches of a stopped cache.
+func shuttingDown(int64) error {
+	return storage.NewError(storage.ErrCodeTooManyRequests, "", 0, "the apiserver is shutting down")
+}
+
 // errRelist says the watch cannot resume where it stopped.
 var errRelist = errors.New("watch cache must relist")
 
 func (c *Cache) run(ctx context.Context) {
-	defer c.terminateAll(func(int64) error {
-		return storage.NewError(storage.ErrCodeTooManyRequests, "", 0, "the apiserver is shutting down")
-	})
+	defer func() {
+		c.wmu.Lock()
+		c.stopped = true
+		c.wmu.Unlock()
+		c.terminateAll(shuttingDown)
+	}()
 	needList, resume := true, false
 	backoff := 100 * time.Millisecond
 	for ctx.Err() == nil {

@@ -227,6 +227,13 @@ func (w *Watcher) run(ctx context.Context, from int64, snapshot []*Entry, initia
 func (c *Cache) addWatcher(w *Watcher) {
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
+	if c.stopped { // a watch that raced with shutdown ends at once instead of hanging
+		w.termOnce.Do(func() {
+			w.termErr = shuttingDown
+			close(w.termCh)
+		})
+		return
+	}
 	if w.indexed {
 		m := c.indexed[w.indexValue]
 		if m == nil {

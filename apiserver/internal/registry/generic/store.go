@@ -236,12 +236,18 @@ func (s *Store) Update(ctx context.Context, namespace, name, subresource string,
 	}
 	// The last finalizer removed from an object being deleted: the object goes now.
 	m := out.GetMetadata()
-	if m.GetDeletionTimestamp() != nil && len(m.GetFinalizers()) == 0 && m.GetDeletionGracePeriodSeconds() == 0 {
+	if m.GetDeletionTimestamp() != nil && len(m.GetFinalizers()) == 0 && m.GetDeletionGracePeriodSeconds() == 0 && !s.held(out) {
 		if _, err := s.deleteNow(ctx, namespace, name, &storage.Preconditions{ResourceVersion: m.GetResourceVersion()}); err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
 			return nil, err
 		}
 	}
 	return out, nil
+}
+
+// held reports whether the strategy still holds a deleted object (see DeleteHolder).
+func (s *Store) held(obj scheme.Object) bool {
+	h, ok := s.Strategy.(registry.DeleteHolder)
+	return ok && h.HoldOnDelete(proto.Clone(obj).(scheme.Object))
 }
 
 // errDryRun carries the would-be result of a dry-run update out of GuaranteedUpdate
@@ -334,7 +340,11 @@ func (s *Store) Delete(ctx context.Context, namespace, name string, opts *metav1
 		case "Orphan":
 			m.Finalizers = addString(m.Finalizers, "orphan")
 		}
-		if grace == 0 && len(m.Finalizers) == 0 {
+		held := false
+		if h, ok := s.Strategy.(registry.DeleteHolder); ok {
+			held = h.HoldOnDelete(next)
+		}
+		if grace == 0 && len(m.Finalizers) == 0 && !held {
 			return nil, errDeleteNow{}
 		}
 		now := s.now()
@@ -350,7 +360,7 @@ func (s *Store) Delete(ctx context.Context, namespace, name string, opts *metav1
 		}
 		m.DeletionTimestamp = metav1.NewTime(now.Add(time.Duration(grace) * time.Second))
 		m.DeletionGracePeriodSeconds = &grace
-		if grace == 0 && len(m.Finalizers) == 0 {
+		if grace == 0 && len(m.Finalizers) == 0 && !held {
 			return nil, errDeleteNow{}
 		}
 		return next, nil

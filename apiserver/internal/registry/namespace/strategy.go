@@ -30,6 +30,7 @@ var Strategy = strategy{registry.Base{Namespaced: false}}
 var (
 	_ registry.Strategy       = Strategy
 	_ registry.StatusStrategy = Strategy
+	_ registry.DeleteHolder   = Strategy
 )
 
 // Default labels the namespace with its name (so selectors can pick namespaces by name)
@@ -68,13 +69,45 @@ func (strategy) PrepareForCreate(obj scheme.Object) {
 	ns.Spec.Finalizers = append(ns.Spec.Finalizers, FinalizerKube)
 }
 
-// PrepareForUpdate keeps spec.finalizers: only the finalize subresource changes them.
+// PrepareForUpdate keeps spec.finalizers, except that finalizers may be removed from a
+// namespace being deleted: that is how the namespace controller releases an emptied
+// namespace (kube5 has no finalize subresource).
 func (strategy) PrepareForUpdate(obj, old scheme.Object) {
 	ns, oldNs := obj.(*corev1.Namespace), old.(*corev1.Namespace)
 	if ns.Spec == nil {
 		ns.Spec = &corev1.NamespaceSpec{}
 	}
+	if oldNs.GetMetadata().GetDeletionTimestamp() != nil && subset(ns.Spec.Finalizers, oldNs.GetSpec().GetFinalizers()) {
+		return
+	}
 	ns.Spec.Finalizers = append([]string(nil), oldNs.GetSpec().GetFinalizers()...)
+}
+
+func subset(a, b []string) bool {
+	have := make(map[string]bool, len(b))
+	for _, x := range b {
+		have[x] = true
+	}
+	for _, x := range a {
+		if !have[x] {
+			return false
+		}
+	}
+	return true
+}
+
+// HoldOnDelete keeps a deleted namespace, Terminating, while spec.finalizers is not
+// empty: the namespace controller deletes its content, then removes "kubernetes".
+func (strategy) HoldOnDelete(obj scheme.Object) bool {
+	ns := obj.(*corev1.Namespace)
+	if len(ns.GetSpec().GetFinalizers()) == 0 {
+		return false
+	}
+	if ns.Status == nil {
+		ns.Status = &corev1.NamespaceStatus{}
+	}
+	ns.Status.Phase = PhaseTerminating
+	return true
 }
 
 // Validate checks a new namespace.
