@@ -1,12 +1,11 @@
-// Command kube-controller-manager is not built yet: its issue comes after the API (issue 2).
+// Command kube-controller-manager runs the controllers that drive the cluster toward the
+// state its objects describe (deployments, replica sets, nodes, endpoints, ...).
 package main
 
 import (
-	"fmt"
 	"os"
+
+	"kube5/controller-manager/app"
 )
 
-func main() {
-	fmt.Fprintln(os.Stderr, "kube-controller-manager: not implemented yet in kube5; see the project's open issues")
-	os.Exit(1)
-}
+func main() { os.Exit(app.NewCommand()) }

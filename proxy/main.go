@@ -1,12 +1,11 @@
-// Command kube-proxy is not built yet: its issue comes after the API (issue 2).
+// Command kube-proxy makes Services work on a node: iptables (or userspace) proxying of
+// ClusterIPs and NodePorts, and the routes of the pod network.
 package main
 
 import (
-	"fmt"
 	"os"
+
+	"kube5/proxy/app"
 )
 
-func main() {
-	fmt.Fprintln(os.Stderr, "kube-proxy: not implemented yet in kube5; see the project's open issues")
-	os.Exit(1)
-}
+func main() { os.Exit(app.NewCommand()) }

@@ -17,7 +17,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
+	"regexp"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -84,13 +85,13 @@ func FreePort(t testing.TB) int {
 // when the test ends. Its log is printed when the test failed.
 func Start(t testing.TB, extraFlags ...string) *Server {
 	t.Helper()
-	port := FreePort(t)
-	s := &Server{URL: "http://127.0.0.1:" + strconv.Itoa(port)}
+	// Port 0 everywhere: the processes pick free ports themselves, so parallel test
+	// processes never race for one; the API's port is read from the log.
+	s := &Server{}
 	s.args = append([]string{
 		"--data-dir=" + t.TempDir(),
-		"--insecure-port=" + strconv.Itoa(port),
-		"--embedded-etcd-listen-client-url=http://127.0.0.1:" + strconv.Itoa(FreePort(t)),
-		"--embedded-etcd-listen-peer-url=http://127.0.0.1:" + strconv.Itoa(FreePort(t)),
+		"--embedded-etcd-listen-client-url=http://127.0.0.1:0",
+		"--embedded-etcd-listen-peer-url=http://127.0.0.1:0",
 		"--etcd-compaction-interval=0",
 		"--scheduler-health-url=http://127.0.0.1:1/healthz",
 		"--controller-manager-health-url=http://127.0.0.1:1/healthz",
@@ -115,7 +116,11 @@ func Start(t testing.TB, extraFlags ...string) *Server {
 func (s *Server) start(t testing.TB) {
 	t.Helper()
 	s.mu.Lock()
-	cmd := exec.Command(Binary(t), s.args...)
+	port := "0"
+	if s.URL != "" { // a restart comes back on the same port, for the clients' sake
+		port = s.URL[strings.LastIndex(s.URL, ":")+1:]
+	}
+	cmd := exec.Command(Binary(t), append(s.args, "--insecure-port="+port)...)
 	cmd.Stdout, cmd.Stderr = &lockedWriter{s}, &lockedWriter{s}
 	if err := cmd.Start(); err != nil {
 		s.mu.Unlock()
@@ -125,6 +130,14 @@ func (s *Server) start(t testing.TB) {
 	s.mu.Unlock()
 	deadline := time.Now().Add(60 * time.Second)
 	for time.Now().Before(deadline) {
+		if s.URL == "" {
+			m := servingRE.FindStringSubmatch(s.Log())
+			if m == nil {
+				time.Sleep(25 * time.Millisecond)
+				continue
+			}
+			s.URL = "http://" + m[1]
+		}
 		resp, err := http.Get(s.URL + "/readyz")
 		if err == nil {
 			resp.Body.Close()
@@ -171,6 +184,9 @@ func (s *Server) Log() string {
 	defer s.mu.Unlock()
 	return s.log.String()
 }
+
+// servingRE finds the address in kube-apiserver's "Serving the API" log line.
+var servingRE = regexp.MustCompile(`"Serving the API[^"]*" address="([^"]+)"`)
 
 type lockedWriter struct{ s *Server }
 

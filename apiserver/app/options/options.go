@@ -56,7 +56,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.EmbeddedEtcdPeerURL, "embedded-etcd-listen-peer-url", o.EmbeddedEtcdPeerURL, "Peer URL of the embedded etcd.")
 	fs.StringVar(&o.BindAddress, "insecure-bind-address", o.BindAddress, "The IP address on which to serve the API (gRPC and REST), without authentication. 0.0.0.0 for all interfaces.")
 	fs.StringVar(&o.BindAddress, "address", o.BindAddress, "Alias of --insecure-bind-address.")
-	fs.IntVar(&o.Port, "insecure-port", o.Port, "The port on which to serve the API (gRPC and REST).")
+	fs.IntVar(&o.Port, "insecure-port", o.Port, "The port on which to serve the API (gRPC and REST); 0 picks a free one, named in the log.")
 	fs.IntVar(&o.Port, "port", o.Port, "Alias of --insecure-port.")
 	fs.StringVar(&o.ServiceClusterIPRange, "service-cluster-ip-range", o.ServiceClusterIPRange, "A CIDR notation IP range from which to assign service cluster IPs.")
 	fs.StringVar(&o.ServiceNodePortRange, "service-node-port-range", o.ServiceNodePortRange, "A port range to reserve for services with NodePort visibility, e.g. '30000-32767'. Inclusive at both ends.")
@@ -82,8 +82,10 @@ func (o *Options) Validate() []error {
 	if net.ParseIP(o.BindAddress) == nil {
 		errs = append(errs, fmt.Errorf("--insecure-bind-address: %q is not an IP address (use 127.0.0.1, or 0.0.0.0 for all interfaces)", o.BindAddress))
 	}
-	if o.Port < 1 || o.Port > 65535 {
-		errs = append(errs, fmt.Errorf("--insecure-port: %d is not a port in 1-65535", o.Port))
+	// 0 picks a free port (named in the "Serving the API" log line): tests use it so
+	// that parallel test processes never race for a port.
+	if o.Port < 0 || o.Port > 65535 {
+		errs = append(errs, fmt.Errorf("--insecure-port: %d is not a port in 0-65535", o.Port))
 	}
 	if p, err := netip.ParsePrefix(o.ServiceClusterIPRange); err != nil {
 		errs = append(errs, fmt.Errorf("--service-cluster-ip-range: %q is not a CIDR like 10.0.0.0/24", o.ServiceClusterIPRange))

@@ -39,14 +39,14 @@ func Start(t testing.TB, customize ...func(*options.Options)) *TestServer {
 	o := options.New()
 	o.EtcdServers = endpoints
 	o.BindAddress = "127.0.0.1"
-	o.Port = freePort(t)
+	o.Port = 0 // a free port, chosen by the listener: no race with parallel test processes
 	o.EtcdCompactionInterval = 0
 	o.SchedulerHealthURL = "http://127.0.0.1:1/healthz"
 	o.ControllerManagerHealthURL = "http://127.0.0.1:1/healthz"
 	for _, c := range customize {
 		c(o)
 	}
-	ts := &TestServer{opts: o, EtcdEndpoints: endpoints, URL: "http://127.0.0.1:" + strconv.Itoa(o.Port)}
+	ts := &TestServer{opts: o, EtcdEndpoints: endpoints}
 	ts.start(t)
 	cli, err := client.New(client.Config{Server: ts.URL, UserAgent: "integration-test"})
 	if err != nil {
@@ -69,6 +69,12 @@ func (ts *TestServer) start(t testing.TB) {
 		t.Fatalf("starting kube-apiserver: %v", err)
 	}
 	ts.cancel, ts.done = cancel, make(chan struct{})
+	if ts.URL == "" {
+		// Restarts come back on the same port, for the clients' sake.
+		_, port, _ := net.SplitHostPort(s.Addr())
+		ts.opts.Port, _ = strconv.Atoi(port)
+		ts.URL = "http://127.0.0.1:" + port
+	}
 	go func() {
 		defer close(ts.done)
 		if err := s.Run(ctx); err != nil {
@@ -114,13 +120,4 @@ func waitHealthy(url string, timeout time.Duration) error {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return fmt.Errorf("kube-apiserver at %s not ready after %v: %v", url, timeout, last)
-}
-
-func freePort(t testing.TB) int {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatalf("finding a free port: %v", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
