@@ -8,7 +8,7 @@ GIT_COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 BUILD_DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS := -s -w -X kube5/proto/version.gitVersion=$(VERSION) -X kube5/proto/version.gitCommit=$(GIT_COMMIT) -X kube5/proto/version.buildDate=$(BUILD_DATE)
 
-.PHONY: all build $(BINARIES) test verify-proto proto lint bench fuzz images clean
+.PHONY: all build $(BINARIES) test verify-proto proto lint bench fuzz images release cluster clean
 
 all: build
 
@@ -45,6 +45,14 @@ bench: build
 images:
 	./hack/start-docker.sh
 	./hack/images.sh
+
+# A one-node cluster in the foreground; Ctrl-C stops it (deploy/local-up.sh).
+cluster:
+	./deploy/local-up.sh
+
+# The release tarball: binaries, images, systemd units, INSTALL.md (see INSTALL.md).
+release:
+	./hack/release.sh
 
 clean:
 	rm -rf bin _output

@@ -1,12 +1,10 @@
-// Command kube-scheduler is not built yet: its issue comes after the API (issue 2).
+// Command kube-scheduler assigns pods to nodes.
 package main
 
 import (
-	"fmt"
 	"os"
+
+	"kube5/scheduler/app"
 )
 
-func main() {
-	fmt.Fprintln(os.Stderr, "kube-scheduler: not implemented yet in kube5; see the project's open issues")
-	os.Exit(1)
-}
+func main() { os.Exit(app.NewCommand()) }
