@@ -1,12 +1,11 @@
-// Command kubelet is not built yet: its issue comes after the API (issue 2).
+// Command kubelet runs the pods bound to this node on the local Docker, registers the
+// node and keeps its status, and serves logs, exec and stats (design.md §5).
 package main
 
 import (
-	"fmt"
 	"os"
+
+	"kube5/kubelet/app"
 )
 
-func main() {
-	fmt.Fprintln(os.Stderr, "kubelet: not implemented yet in kube5; see the project's open issues")
-	os.Exit(1)
-}
+func main() { os.Exit(app.NewCommand()) }

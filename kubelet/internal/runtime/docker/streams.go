@@ -1,0 +1,105 @@
+package docker
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"strconv"
+
+	"github.com/docker/docker/api/types/container"
+	"github.com/docker/docker/pkg/stdcopy"
+
+	"kube5/kubelet/internal/runtime"
+)
+
+func decodeJSON(r io.Reader, v any) error { return json.NewDecoder(r).Decode(v) }
+
+// Exec runs a command in a running container (exec probes, kubectl exec) and returns its
+// exit code once it ends and its output is copied.
+func (r *Runtime) Exec(ctx context.Context, id string, opts runtime.ExecOptions) (int, error) {
+	created, err := r.c.ContainerExecCreate(ctx, id, container.ExecOptions{
+		Cmd: opts.Cmd, Tty: opts.TTY, AttachStdin: opts.Stdin != nil,
+		AttachStdout: opts.Stdout != nil, AttachStderr: opts.Stderr != nil && !opts.TTY,
+	})
+	if err != nil {
+		return -1, err
+	}
+	att, err := r.c.ContainerExecAttach(ctx, created.ID, container.ExecAttachOptions{Tty: opts.TTY})
+	if err != nil {
+		return -1, err
+	}
+	defer att.Close()
+	// A cancelled context (probe timeout, client gone) must unblock the copy below.
+	stop := context.AfterFunc(ctx, func() { att.Close() })
+	defer stop()
+	if opts.Stdin != nil {
+		go func() {
+			_, _ = io.Copy(att.Conn, opts.Stdin)
+			_ = att.CloseWrite()
+		}()
+	}
+	if opts.TTY && opts.Resize != nil {
+		go func() {
+			for sz := range opts.Resize {
+				_ = r.c.ContainerExecResize(ctx, created.ID, container.ResizeOptions{Height: uint(sz.Height), Width: uint(sz.Width)})
+			}
+		}()
+	}
+	stdout, stderr := opts.Stdout, opts.Stderr
+	if stdout == nil {
+		stdout = io.Discard
+	}
+	if stderr == nil {
+		stderr = io.Discard
+	}
+	if opts.TTY {
+		_, err = io.Copy(stdout, att.Reader)
+	} else {
+		_, err = stdcopy.StdCopy(stdout, stderr, att.Reader)
+	}
+	if ctx.Err() != nil {
+		return -1, ctx.Err()
+	}
+	if err != nil {
+		return -1, err
+	}
+	insp, err := r.c.ContainerExecInspect(ctx, created.ID)
+	if err != nil {
+		return -1, err
+	}
+	if insp.Running {
+		return -1, fmt.Errorf("exec %v: output ended while the command still runs", opts.Cmd)
+	}
+	return insp.ExitCode, nil
+}
+
+// Logs copies a container's log (Docker's json-file) to stdout and stderr.
+func (r *Runtime) Logs(ctx context.Context, id string, opts runtime.LogOptions, stdout, stderr io.Writer) error {
+	tail := "all"
+	if opts.TailLines >= 0 {
+		tail = strconv.FormatInt(opts.TailLines, 10)
+	}
+	lo := container.LogsOptions{ShowStdout: true, ShowStderr: true, Follow: opts.Follow, Tail: tail, Timestamps: opts.Timestamps}
+	if !opts.Since.IsZero() {
+		lo.Since = strconv.FormatInt(opts.Since.Unix(), 10)
+	}
+	j, err := r.c.ContainerInspect(ctx, id)
+	if err != nil {
+		return err
+	}
+	rc, err := r.c.ContainerLogs(ctx, id, lo)
+	if err != nil {
+		return err
+	}
+	defer rc.Close()
+	if j.Config != nil && j.Config.Tty {
+		_, err = io.Copy(stdout, rc)
+	} else {
+		_, err = stdcopy.StdCopy(stdout, stderr, rc)
+	}
+	if ctx.Err() != nil {
+		return nil
+	}
+	return err
+}
