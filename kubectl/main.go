@@ -1,12 +1,10 @@
-// Command kubectl is not built yet: its issue comes after the API (issue 2).
+// Command kubectl is kube5's kubectl: upstream's commands, flags and output.
 package main
 
 import (
-	"fmt"
 	"os"
+
+	"kube5/kubectl/cmd"
 )
 
-func main() {
-	fmt.Fprintln(os.Stderr, "kubectl: not implemented yet in kube5; see the project's open issues")
-	os.Exit(1)
-}
+func main() { os.Exit(cmd.Run(os.Args[1:], os.Stdin, os.Stdout, os.Stderr)) }

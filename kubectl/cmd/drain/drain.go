@@ -1,0 +1,250 @@
+// Package drain implements kubectl cordon, uncordon and drain. Drain cordons the node,
+// then deletes its pods (kube5 serves no eviction subresource, so this is a deletion
+// honouring the pods' grace periods) and waits for them to be gone.
+package drain
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"kube5/kubectl/internal/connection"
+	"kube5/kubectl/internal/printers"
+	"kube5/kubectl/internal/resource"
+	u "kube5/kubectl/internal/unstructured"
+	metav1 "kube5/proto/api/meta/v1"
+	"kube5/proto/apierrors"
+	"kube5/proto/client"
+	"kube5/proto/scheme"
+)
+
+func nodes() *scheme.Resource { r, _ := scheme.Lookup("nodes"); return r }
+
+// setUnschedulable cordons or uncordons and prints upstream's message.
+func setUnschedulable(ctx context.Context, cs *client.Clientset, s connection.Streams, name string, value bool, dryRun bool) error {
+	done := "cordoned"
+	if !value {
+		done = "uncordoned"
+	}
+	res := nodes()
+	obj, err := resource.Get(ctx, cs, res, "", name)
+	if err != nil {
+		return err
+	}
+	if u.Bool(obj, "spec", "unschedulable") == value {
+		fmt.Fprintf(s.Out, "%s already %s\n", printers.Name(res, name), done)
+		return nil
+	}
+	if !dryRun {
+		_, _, err = resource.Modify(ctx, cs, res, "", name, func(n map[string]any) (bool, error) {
+			if value {
+				u.Set(n, true, "spec", "unschedulable")
+			} else {
+				u.Remove(n, "spec", "unschedulable")
+			}
+			return true, nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+	suffix := ""
+	if dryRun {
+		suffix = " (dry run)"
+	}
+	fmt.Fprintf(s.Out, "%s %s%s\n", printers.Name(res, name), done, suffix)
+	return nil
+}
+
+func cordonCommand(f *connection.Flags, s connection.Streams, use string, value bool) *cobra.Command {
+	var selector, dryRun string
+	cmd := &cobra.Command{
+		Use:   use + " NODE",
+		Short: "Mark node as " + map[bool]string{true: "unschedulable", false: "schedulable"}[value],
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			cs, err := f.Client()
+			if err != nil {
+				return err
+			}
+			names := args
+			if selector != "" {
+				items, _, errs := resource.Fetch(ctx, cs, resource.Ref{Res: nodes()}, resource.Selector{LabelSelector: selector})
+				if len(errs) > 0 {
+					return errs[0]
+				}
+				for _, it := range items {
+					names = append(names, u.Name(it.Obj))
+				}
+			}
+			if len(names) == 0 {
+				return fmt.Errorf("USAGE: %s NODE [flags]", use)
+			}
+			for _, n := range names {
+				if err := setUnschedulable(ctx, cs, s, n, value, dryRun == "client"); err != nil {
+					return err
+				}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&selector, "selector", "l", "", "Selector (label query) to filter on")
+	cmd.Flags().StringVar(&dryRun, "dry-run", "none", `Must be "none", "server", or "client".`)
+	return cmd
+}
+
+// NewCordonCommand returns `kubectl cordon`.
+func NewCordonCommand(f *connection.Flags, s connection.Streams) *cobra.Command {
+	return cordonCommand(f, s, "cordon", true)
+}
+
+// NewUncordonCommand returns `kubectl uncordon`.
+func NewUncordonCommand(f *connection.Flags, s connection.Streams) *cobra.Command {
+	return cordonCommand(f, s, "uncordon", false)
+}
+
+type drainOptions struct {
+	force, ignoreDaemonSets, deleteEmptyDir, disableEviction bool
+	grace                                                    int64
+	timeout                                                  time.Duration
+	podSelector                                              string
+}
+
+// NewDrainCommand returns `kubectl drain`.
+func NewDrainCommand(f *connection.Flags, s connection.Streams) *cobra.Command {
+	o := &drainOptions{}
+	cmd := &cobra.Command{
+		Use:   "drain NODE",
+		Short: "Drain node in preparation for maintenance",
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) != 1 {
+				return fmt.Errorf("USAGE: drain NODE [flags]")
+			}
+			return o.run(cmd.Context(), f, s, args[0])
+		},
+	}
+	fl := cmd.Flags()
+	fl.BoolVar(&o.force, "force", false, "Continue even if there are pods that do not declare a controller.")
+	fl.BoolVar(&o.ignoreDaemonSets, "ignore-daemonsets", false, "Ignore DaemonSet-managed pods.")
+	fl.BoolVar(&o.deleteEmptyDir, "delete-emptydir-data", false, "Continue even if there are pods using emptyDir (local data that will be deleted when the node is drained).")
+	fl.BoolVar(&o.disableEviction, "disable-eviction", false, "Force drain to use delete, even if eviction is supported.")
+	fl.Int64Var(&o.grace, "grace-period", -1, "Period of time in seconds given to each pod to terminate gracefully. If negative, the default value specified in the pod will be used.")
+	fl.DurationVar(&o.timeout, "timeout", 0, "The length of time to wait before giving up, zero means infinite")
+	fl.StringVar(&o.podSelector, "pod-selector", "", "Label selector to filter pods on the node")
+	return cmd
+}
+
+func (o *drainOptions) run(ctx context.Context, f *connection.Flags, s connection.Streams, node string) error {
+	cs, err := f.Client()
+	if err != nil {
+		return err
+	}
+	if err := setUnschedulable(ctx, cs, s, node, true, false); err != nil {
+		return err
+	}
+	pods, err := cs.Pods("").List(ctx, client.ListOptions{FieldSelector: "spec.nodeName=" + node, LabelSelector: o.podSelector})
+	if err != nil {
+		return err
+	}
+	var victims []map[string]any
+	var unmanaged, emptyDir, daemon []string
+	for _, p := range pods.Items {
+		m, err := u.FromProto(p)
+		if err != nil {
+			return err
+		}
+		id := u.Namespace(m) + "/" + u.Name(m)
+		if _, mirror := u.StringMap(m, "metadata", "annotations")["kubernetes.io/config.mirror"]; mirror {
+			continue
+		}
+		phase := u.String(m, "status", "phase")
+		finished := phase == "Succeeded" || phase == "Failed"
+		ctrl := ""
+		for _, r := range u.Maps(m, "metadata", "ownerReferences") {
+			if u.Bool(r, "controller") {
+				ctrl = u.String(r, "kind")
+			}
+		}
+		if ctrl == "DaemonSet" {
+			daemon = append(daemon, id)
+			continue
+		}
+		if ctrl == "" && !finished {
+			unmanaged = append(unmanaged, id)
+		}
+		for _, v := range u.Maps(m, "spec", "volumes") {
+			if _, ok := v["emptyDir"]; ok && !finished {
+				emptyDir = append(emptyDir, id)
+				break
+			}
+		}
+		victims = append(victims, m)
+	}
+	var problems []string
+	if len(unmanaged) > 0 && !o.force {
+		problems = append(problems, "cannot delete Pods that declare no controller (use --force to override): "+strings.Join(unmanaged, ", "))
+	}
+	if len(emptyDir) > 0 && !o.deleteEmptyDir {
+		problems = append(problems, "cannot delete Pods with local storage (use --delete-emptydir-data to override): "+strings.Join(emptyDir, ", "))
+	}
+	if len(daemon) > 0 && !o.ignoreDaemonSets {
+		problems = append(problems, "cannot delete DaemonSet-managed Pods (use --ignore-daemonsets to ignore): "+strings.Join(daemon, ", "))
+	}
+	if len(problems) > 0 {
+		return &connection.ExitError{Code: 1, Msg: "error: unable to drain node \"" + node + "\" due to error: " + strings.Join(problems, ", ") + ", continuing command...\nThere are pending nodes to be drained:\n " + node + "\nerror: " + strings.Join(problems, "\nerror: ")}
+	}
+	if len(unmanaged) > 0 {
+		fmt.Fprintf(s.ErrOut, "Warning: deleting Pods that declare no controller: %s\n", strings.Join(unmanaged, ", "))
+	}
+	if len(daemon) > 0 {
+		fmt.Fprintf(s.ErrOut, "Warning: ignoring DaemonSet-managed Pods: %s\n", strings.Join(daemon, ", "))
+	}
+	opts := &metav1.DeleteOptions{}
+	if o.grace >= 0 {
+		g := o.grace
+		opts.GracePeriodSeconds = &g
+	}
+	for _, p := range victims {
+		fmt.Fprintf(s.Out, "evicting pod %s/%s\n", u.Namespace(p), u.Name(p))
+		err := cs.Pods(u.Namespace(p)).Delete(ctx, u.Name(p), opts)
+		if err != nil && !apierrors.IsNotFound(err) {
+			return err
+		}
+	}
+	deadline := time.Time{}
+	if o.timeout > 0 {
+		deadline = time.Now().Add(o.timeout)
+	}
+	for _, p := range victims {
+		if err := waitPodGone(ctx, cs, p, deadline); err != nil {
+			return err
+		}
+		fmt.Fprintf(s.Out, "pod/%s evicted\n", u.Name(p))
+	}
+	fmt.Fprintf(s.Out, "node/%s drained\n", node)
+	return nil
+}
+
+func waitPodGone(ctx context.Context, cs *client.Clientset, p map[string]any, deadline time.Time) error {
+	delay := 20 * time.Millisecond
+	for {
+		got, err := cs.Pods(u.Namespace(p)).Get(ctx, u.Name(p))
+		if apierrors.IsNotFound(err) || err == nil && got.GetMetadata().GetUid() != u.String(p, "metadata", "uid") {
+			return nil
+		}
+		if !deadline.IsZero() && time.Now().After(deadline) {
+			return fmt.Errorf("drain did not complete within the timeout: pod %s/%s is still there", u.Namespace(p), u.Name(p))
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+		if delay < time.Second {
+			delay *= 2
+		}
+	}
+}
