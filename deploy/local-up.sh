@@ -19,6 +19,7 @@ say() { printf '\033[1m%s\033[0m\n' "$*"; }
 
 cleanup() {
   trap - INT TERM EXIT
+  stopping=1
   say "Stopping the cluster"
   for ((i=${#pids[@]}-1; i>=0; i--)); do kill -TERM "${pids[i]}" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
@@ -80,4 +81,4 @@ $(say "kube5 is running.")
 Logs: $logs. Press Ctrl-C to stop the cluster.
 EOT
 wait -n "${pids[@]}" || true
-echo "a daemon exited; stopping the cluster" >&2
+[ -n "${stopping:-}" ] || echo "a daemon exited (see $logs); stopping the cluster" >&2
