@@ -36,6 +36,13 @@ type TestServer struct {
 func Start(t testing.TB, customize ...func(*options.Options)) *TestServer {
 	t.Helper()
 	_, endpoints := etcdtest.Start(t)
+	return StartWithEtcd(t, endpoints, customize...)
+}
+
+// StartWithEtcd starts an apiserver on an etcd the caller runs (benchmarks use a durable
+// one: etcdtest's skips fsync).
+func StartWithEtcd(t testing.TB, endpoints []string, customize ...func(*options.Options)) *TestServer {
+	t.Helper()
 	o := options.New()
 	o.EtcdServers = endpoints
 	o.BindAddress = "127.0.0.1"
