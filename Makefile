@@ -3,7 +3,9 @@ SHELL := /bin/bash
 GO ?= go
 BINARIES := kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl
 MODULES := proto apiserver controller-manager scheduler kubelet proxy kubectl e2e
-VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
+# A release tag (v*) when there is one; otherwise a semver pre-release naming the commit,
+# so clients that parse the server version (kubectl version) always see vMAJOR.MINOR.
+VERSION ?= $(shell git describe --tags --match 'v*' --dirty 2>/dev/null || echo v0.1.0-alpha.0+$$(git rev-parse --short HEAD 2>/dev/null || echo unknown))
 GIT_COMMIT ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 BUILD_DATE ?= $(shell date -u +%Y-%m-%dT%H:%M:%SZ)
 LDFLAGS := -s -w -X kube5/proto/version.gitVersion=$(VERSION) -X kube5/proto/version.gitCommit=$(GIT_COMMIT) -X kube5/proto/version.buildDate=$(BUILD_DATE)

@@ -4,7 +4,7 @@
 # `docker save` archives (images/), the systemd units and INSTALL.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-VERSION=${VERSION:-$(git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)}
+VERSION=${VERSION:-$(git describe --tags --match 'v*' --dirty 2>/dev/null || echo "v0.1.0-alpha.0+$(git rev-parse --short HEAD 2>/dev/null || echo unknown)")}
 name="kube5-${VERSION}-linux-amd64"
 out="_output/$name"
 rm -rf "$out" && mkdir -p "$out/server/bin" "$out/client/bin" "$out/images" "$out/systemd"
