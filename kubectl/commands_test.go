@@ -286,10 +286,11 @@ func TestRolloutWaitNodes(t *testing.T) {
 	}
 	wantContains(t, "drain", r.out, "node/node-1 already cordoned\n", "evicting pod golden/running\n", "pod/running evicted\n", "node/node-1 drained\n")
 
-	// logs and exec: flags wired, clear failure until the kubelet serves them.
-	wantContains(t, "logs", e.fails("logs", "-f", "--tail=10", "-c", "web", "-n", "golden", "pending"), "kubectl logs needs the kubelet's streaming endpoint through the apiserver (pods/log)")
+	// logs and exec of a pod no node runs: upstream's refusal (streams_test.go covers
+	// the working paths).
+	wantContains(t, "logs", e.fails("logs", "-f", "--tail=10", "-c", "web", "-n", "golden", "pending"), "Error from server (BadRequest): pod pending does not have a host assigned")
 	wantContains(t, "logs bad container", e.fails("logs", "-c", "nope", "-n", "golden", "pending"), "container nope is not valid for pod pending")
-	wantContains(t, "exec", e.fails("exec", "-it", "-n", "golden", "pending", "--", "sh"), "kubectl exec needs the kubelet's streaming endpoint through the apiserver (pods/exec)")
+	wantContains(t, "exec", e.fails("exec", "-it", "-n", "golden", "pending", "--", "sh"), "Error from server (BadRequest): pod pending does not have a host assigned")
 }
 
 // TestInfoCommands covers version, cluster-info, api-resources, explain, completion and

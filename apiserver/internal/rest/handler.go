@@ -4,9 +4,11 @@
 package rest
 
 import (
+	"bufio"
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
 	"time"
@@ -51,6 +53,19 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 		w.code = http.StatusOK
 	}
 	return w.ResponseWriter.Write(b)
+}
+
+// Hijack lets pods/exec hand the client's connection to the kubelet's stream after a
+// 101 (httputil.ReverseProxy hijacks the writer it is given).
+func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	hj, ok := w.ResponseWriter.(http.Hijacker)
+	if !ok {
+		return nil, nil, fmt.Errorf("the connection cannot be hijacked")
+	}
+	if w.code == 0 {
+		w.code = http.StatusSwitchingProtocols
+	}
+	return hj.Hijack()
 }
 
 func (w *statusWriter) Flush() {
@@ -127,6 +142,12 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, ri requestInfo) er
 			return notFoundSub(ri)
 		}
 		return h.podLogs(w, r, ri)
+	case "exec":
+		// Upstream accepts GET and POST for the exec upgrade.
+		if ri.Resource != "pods" || ri.Group != "" {
+			return notFoundSub(ri)
+		}
+		return h.podExec(w, r, ri)
 	case "scale":
 		sc, ok := ri.Entry.Storage.(registry.Scaler)
 		if !ok || !ri.Entry.HasSubresource("scale") {
@@ -142,8 +163,8 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, ri requestInfo) er
 }
 
 func notFoundSub(ri requestInfo) error {
-	if ri.Subresource == "exec" || ri.Subresource == "attach" || ri.Subresource == "portforward" {
-		return apierrors.NewServiceUnavailable(fmt.Sprintf("pods/%s needs the kubelet's streaming server, which kube5 does not serve yet", ri.Subresource))
+	if ri.Subresource == "attach" || ri.Subresource == "portforward" {
+		return apierrors.NewServiceUnavailable(fmt.Sprintf("pods/%s is not served by kube5 (the kubelet streams exec and logs only)", ri.Subresource))
 	}
 	return apierrors.NewNotFoundMessage(fmt.Sprintf("the server could not find the requested resource (%s %s/%s)", ri.Verb, ri.Resource, ri.Subresource))
 }
@@ -232,6 +253,10 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, ri requestInfo)
 	switch {
 	case ri.Subresource == "binding" || (ri.Resource == "bindings" && ri.Name == ""):
 		return h.bind(w, r, ri)
+	case ri.Subresource == "exec" && ri.Resource == "pods" && ri.Group == "":
+		return h.podExec(w, r, ri)
+	case ri.Resource == "pods" && (ri.Subresource == "attach" || ri.Subresource == "portforward"):
+		return notFoundSub(ri) // says it is not served, rather than a 405
 	case ri.Subresource != "" || ri.Name != "":
 		return apierrors.NewMethodNotSupported(apierrors.GroupResource{Group: ri.Group, Resource: ri.Resource}, "POST")
 	}

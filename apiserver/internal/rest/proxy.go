@@ -1,16 +1,20 @@
 package rest
 
 import (
+	"errors"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
+	"net/http/httputil"
 	"net/url"
 	"strconv"
 	"strings"
 
 	corev1 "kube5/proto/api/core/v1"
 	"kube5/proto/apierrors"
+	"kube5/proto/remotecommand"
 )
 
 // podLogs serves GET pods/{name}/log by streaming the kubelet's
@@ -43,11 +47,7 @@ func (h *Handler) podLogs(w http.ResponseWriter, r *http.Request, ri requestInfo
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-		msg := strings.TrimSpace(string(b))
-		if resp.StatusCode == http.StatusNotFound {
-			return apierrors.NewBadRequest(fmt.Sprintf("container %q in pod %q is not available: %s", container, ri.Name, msg))
-		}
-		return apierrors.NewBadRequest(fmt.Sprintf("the kubelet answered %d: %s", resp.StatusCode, msg))
+		return kubeletRefused(pod, container, resp.StatusCode, string(b), !isTrue(q.Get("previous")))
 	}
 	w.Header().Set("Content-Type", "text/plain")
 	w.WriteHeader(http.StatusOK)
@@ -69,6 +69,84 @@ func (h *Handler) podLogs(w http.ResponseWriter, r *http.Request, ri requestInfo
 	}
 }
 
+// podExec serves pods/{name}/exec (GET or POST, as upstream) by proxying the upgraded
+// connection to the kubelet's /exec/{ns}/{pod}/{container}: after the kubelet's 101 the
+// bytes flow unchanged both ways (kube5/proto/remotecommand), so the apiserver never
+// parses frames. Refusals before the upgrade become Status errors.
+func (h *Handler) podExec(w http.ResponseWriter, r *http.Request, ri requestInfo) error {
+	q := r.URL.Query()
+	req := remotecommand.ParseRequest(q)
+	if len(req.Command) == 0 {
+		return apierrors.NewBadRequest("you must specify at least one command for the container")
+	}
+	if !remotecommand.IsUpgrade(r) {
+		return apierrors.NewBadRequest("Upgrade request required: pods/exec streams over 'Connection: Upgrade' with 'Upgrade: " + remotecommand.Protocol + "'")
+	}
+	pod, target, err := h.podKubelet(r, ri)
+	if err != nil {
+		return err
+	}
+	container, err := pickContainer(pod, q.Get("container"))
+	if err != nil {
+		return err
+	}
+	target.Path = fmt.Sprintf("/exec/%s/%s/%s", ri.Namespace, ri.Name, container)
+	target.RawQuery = req.Query(nil).Encode()
+	rp := &httputil.ReverseProxy{
+		Rewrite: func(pr *httputil.ProxyRequest) {
+			// The kubelet serves exec on POST only; the Upgrade headers are put back by
+			// ReverseProxy after Rewrite.
+			pr.Out.Method = http.MethodPost
+			pr.Out.URL = target
+			pr.Out.Host = target.Host
+			pr.Out.Body, pr.Out.ContentLength = nil, 0
+		},
+		ModifyResponse: func(resp *http.Response) error {
+			if resp.StatusCode == http.StatusSwitchingProtocols {
+				return nil
+			}
+			b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+			return kubeletRefused(pod, container, resp.StatusCode, string(b), true)
+		},
+		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
+			var se *apierrors.StatusError
+			if !errors.As(err, &se) {
+				err = apierrors.NewServiceUnavailable(fmt.Sprintf("the kubelet of node %s does not answer at %s: %v", pod.GetSpec().GetNodeName(), target.Host, err))
+			}
+			writeError(w, err)
+		},
+		// Copy errors after the upgrade (a side hanging up) are ordinary ends of a
+		// session, not worth a log line each.
+		ErrorLog: log.New(io.Discard, "", 0),
+	}
+	rp.ServeHTTP(w, r)
+	return nil
+}
+
+// kubeletRefused turns a kubelet's refusal (plain text) into the Status upstream's
+// apiserver returns: a container still waiting is reported with its reason, as the
+// upstream kubelet does ("is waiting to start: ContainerCreating").
+func kubeletRefused(pod *corev1.Pod, container string, code int, body string, checkWaiting bool) error {
+	name := pod.GetMetadata().GetName()
+	if checkWaiting {
+		statuses := append(pod.GetStatus().GetInitContainerStatuses(), pod.GetStatus().GetContainerStatuses()...)
+		for _, cs := range statuses {
+			if cs.GetName() == container && cs.GetState().GetWaiting() != nil {
+				reason := cs.GetState().GetWaiting().GetReason()
+				if reason == "" {
+					reason = "ContainerCreating"
+				}
+				return apierrors.NewBadRequest(fmt.Sprintf("container %q in pod %q is waiting to start: %s", container, name, reason))
+			}
+		}
+	}
+	msg := strings.TrimSpace(body)
+	if code == http.StatusNotFound {
+		return apierrors.NewBadRequest(fmt.Sprintf("container %q in pod %q is not available: %s", container, name, msg))
+	}
+	return apierrors.NewBadRequest(fmt.Sprintf("the kubelet answered %d: %s", code, msg))
+}
+
 // podKubelet reads the pod and the address of its node's kubelet (InternalIP and
 // status.daemonEndpoints.kubeletEndpoint.Port, 10250 when unset).
 func (h *Handler) podKubelet(r *http.Request, ri requestInfo) (*corev1.Pod, *url.URL, error) {
@@ -79,7 +157,7 @@ func (h *Handler) podKubelet(r *http.Request, ri requestInfo) (*corev1.Pod, *url
 	pod := obj.(*corev1.Pod)
 	nodeName := pod.GetSpec().GetNodeName()
 	if nodeName == "" {
-		return nil, nil, apierrors.NewBadRequest(fmt.Sprintf("pod %s is not scheduled to a node yet: it has no logs and nothing to exec into", ri.Name))
+		return nil, nil, apierrors.NewBadRequest(fmt.Sprintf("pod %s does not have a host assigned", ri.Name)) // upstream's words
 	}
 	nodes, ok := h.table.Lookup("", "nodes")
 	if !ok {

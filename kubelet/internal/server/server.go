@@ -5,7 +5,7 @@
 // Endpoints (upstream's paths):
 //
 //	GET /containerLogs/{namespace}/{pod}/{container}?follow=true&tailLines=N&previous=true&timestamps=true&sinceSeconds=N
-//	POST /exec/{namespace}/{pod}/{container}?command=...&stdin=1&stdout=1&stderr=1&tty=1 (see stream.go)
+//	POST /exec/{namespace}/{pod}/{container}?command=...&stdin=1&stdout=1&stderr=1&tty=1 (protocol: kube5/proto/remotecommand)
 //	GET /pods            a v1 PodList of the pods this kubelet runs, with their statuses
 //	GET /stats/summary   node and per-pod, per-container cpu and memory
 //	GET /healthz, /metrics
@@ -29,6 +29,7 @@ import (
 	corev1 "kube5/proto/api/core/v1"
 	"kube5/proto/codec"
 	"kube5/proto/daemon"
+	"kube5/proto/remotecommand"
 
 	"kube5/kubelet/internal/runtime"
 )
@@ -176,13 +177,12 @@ func (s *Server) exec(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "path must be /exec/{namespace}/{pod}/{container}", http.StatusBadRequest)
 		return
 	}
-	if !strings.EqualFold(r.Header.Get("Upgrade"), ExecProtocol) {
-		http.Error(w, "exec needs 'Connection: Upgrade' and 'Upgrade: "+ExecProtocol+"' (see the kubelet's server/stream.go)", http.StatusBadRequest)
+	if !remotecommand.IsUpgrade(r) {
+		http.Error(w, "exec needs 'Connection: Upgrade' and 'Upgrade: "+remotecommand.Protocol+"' (see kube5/proto/remotecommand)", http.StatusBadRequest)
 		return
 	}
-	q := r.URL.Query()
-	cmd := q["command"]
-	if len(cmd) == 0 {
+	req := remotecommand.ParseRequest(r.URL.Query())
+	if len(req.Command) == 0 {
 		http.Error(w, "exec needs at least one command parameter", http.StatusBadRequest)
 		return
 	}
@@ -195,81 +195,38 @@ func (s *Server) exec(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, fmt.Sprintf("container %s is not running", container), http.StatusBadRequest)
 		return
 	}
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		http.Error(w, "connection cannot be upgraded", http.StatusInternalServerError)
-		return
-	}
-	conn, brw, err := hj.Hijack()
+	sess, err := remotecommand.Accept(w, req)
 	if err != nil {
+		http.Error(w, err.Error(), http.StatusInternalServerError)
 		return
 	}
-	defer conn.Close()
-	_, _ = io.WriteString(conn, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: "+ExecProtocol+"\r\n\r\n")
-	fw := NewFrameWriter(conn)
-	tty := boolParam(q, "tty")
-	opts := runtime.ExecOptions{Cmd: cmd, TTY: tty}
-	if boolParam(q, "stdout") || !q.Has("stdout") {
-		opts.Stdout = fw.ChannelWriter(ChannelStdout)
-	}
-	if (boolParam(q, "stderr") || !q.Has("stderr")) && !tty {
-		opts.Stderr = fw.ChannelWriter(ChannelStderr)
-	}
+	opts := runtime.ExecOptions{Cmd: req.Command, TTY: req.TTY, Stdin: sess.Stdin, Stdout: sess.Stdout, Stderr: sess.Stderr}
+	// The client going away cancels the command's streams.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	resize := make(chan runtime.TermSize, 4)
-	var stdinW *io.PipeWriter
-	if boolParam(q, "stdin") {
-		var pr *io.PipeReader
-		pr, stdinW = io.Pipe()
-		opts.Stdin = pr
-	}
-	if tty {
-		opts.Resize = resize
-	}
-	// Frames from the client: stdin and resizes. The connection closing (the client went
-	// away) cancels the command's streams.
 	go func() {
-		defer close(resize)
-		defer cancel()
-		for {
-			ch, p, err := ReadFrame(brw)
-			if err != nil {
-				if stdinW != nil {
-					_ = stdinW.Close()
-				}
-				return
-			}
-			switch ch {
-			case ChannelStdin:
-				if stdinW == nil {
-					continue
-				}
-				if len(p) == 0 {
-					_ = stdinW.Close()
-					continue
-				}
-				if _, err := stdinW.Write(p); err != nil {
-					continue
-				}
-			case ChannelResize:
-				var sz Resize
-				if json.Unmarshal(p, &sz) == nil {
-					select {
-					case resize <- runtime.TermSize{Width: sz.Width, Height: sz.Height}:
-					default:
-					}
-				}
-			}
+		select {
+		case <-sess.Done:
+			cancel()
+		case <-ctx.Done():
 		}
 	}()
-	code, err := s.RT.Exec(ctx, c.ID, opts)
-	st := ExecStatus{ExitCode: code}
-	if err != nil {
-		st.Error = err.Error()
+	if sess.Resize != nil {
+		resize := make(chan runtime.TermSize, 4)
+		opts.Resize = resize
+		go func() {
+			defer close(resize)
+			for sz := range sess.Resize {
+				select {
+				case resize <- runtime.TermSize{Width: sz.Width, Height: sz.Height}:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}()
 	}
-	b, _ := json.Marshal(st)
-	_ = fw.Write(ChannelStatus, b)
+	code, err := s.RT.Exec(ctx, c.ID, opts)
+	sess.Finish(code, err)
 }
 
 func (s *Server) pods(w http.ResponseWriter, r *http.Request) {

@@ -12,6 +12,7 @@ import (
 	corev1 "kube5/proto/api/core/v1"
 	metav1 "kube5/proto/api/meta/v1"
 	"kube5/proto/daemon"
+	"kube5/proto/remotecommand"
 
 	"kube5/kubelet/internal/runtime"
 	"kube5/kubelet/internal/runtime/fake"
@@ -78,14 +79,14 @@ func TestExecProtocol(t *testing.T) {
 		return 0
 	})
 	var out bytes.Buffer
-	code, err := ExecClient(ts.URL+"/exec/ns/p/c?command=echo&command=a%20b&stdout=1", nil, &out, nil, nil)
+	code, err := remotecommand.Exec(context.Background(), ts.URL+"/exec/ns/p/c?command=echo&command=a%20b&stdout=1", remotecommand.StreamOptions{Stdout: &out})
 	if err != nil || code != 0 || out.String() != "echo a b\n" {
 		t.Fatalf("exec: %q %d %v", out.String(), code, err)
 	}
-	if code, err := ExecClient(ts.URL+"/exec/ns/p/c?command=fail", nil, nil, nil, nil); err != nil || code != 7 {
+	if code, err := remotecommand.Exec(context.Background(), ts.URL+"/exec/ns/p/c?command=fail", remotecommand.StreamOptions{}); err != nil || code != 7 {
 		t.Fatalf("exit code %d %v", code, err)
 	}
-	if _, err := ExecClient(ts.URL+"/exec/ns/other/c?command=x", nil, nil, nil, nil); err == nil || !strings.Contains(err.Error(), "404") {
+	if _, err := remotecommand.Exec(context.Background(), ts.URL+"/exec/ns/other/c?command=x", remotecommand.StreamOptions{}); err == nil || !strings.Contains(err.Error(), "404") {
 		t.Fatalf("unknown pod: %v", err)
 	}
 	// Without the upgrade headers: a plain 400 that says what to do.

@@ -30,11 +30,11 @@ import (
 	"kube5/proto/apiservertest"
 	"kube5/proto/client"
 	"kube5/proto/kubeconfig"
+	"kube5/proto/remotecommand"
 
 	"kube5/kubelet/app"
 	"kube5/kubelet/app/options"
 	"kube5/kubelet/internal/runtime"
-	"kube5/kubelet/internal/server"
 )
 
 var (
@@ -267,7 +267,7 @@ func (k *kubelet) execIn(t *testing.T, ns, pod, ctr string, stdin io.Reader, cmd
 		q += "&command=" + urlQueryEscape(c)
 	}
 	var out bytes.Buffer
-	code, err := server.ExecClient(fmt.Sprintf("%s/exec/%s/%s/%s?%s", k.baseURL, ns, pod, ctr, q), stdin, &out, &out, nil)
+	code, err := remotecommand.Exec(context.Background(), fmt.Sprintf("%s/exec/%s/%s/%s?%s", k.baseURL, ns, pod, ctr, q), remotecommand.StreamOptions{Stdin: stdin, Stdout: &out, Stderr: &out})
 	if err != nil {
 		t.Fatalf("exec %v: %v (output %q)", cmd, err, out.String())
 	}

@@ -16,8 +16,7 @@ import (
 	corev1 "kube5/proto/api/core/v1"
 	metav1 "kube5/proto/api/meta/v1"
 	"kube5/proto/apiservertest"
-
-	"kube5/kubelet/internal/server"
+	"kube5/proto/remotecommand"
 )
 
 const podCIDR = "10.244.250.0/24"
@@ -103,10 +102,10 @@ func TestNode(t *testing.T) {
 			t.Fatalf("stdin through exec: %q (exit %d)", o, code)
 		}
 		var tty strings.Builder
-		resize := make(chan server.Resize, 1)
-		resize <- server.Resize{Width: 100, Height: 30}
+		resize := make(chan remotecommand.Resize, 1)
+		resize <- remotecommand.Resize{Width: 100, Height: 30}
 		close(resize)
-		code, err := server.ExecClient(k.baseURL+"/exec/default/two/side?command=/bin/testbox&command=echo&command=hi&stdout=1&tty=1", nil, &tty, nil, resize)
+		code, err := remotecommand.Exec(context.Background(), k.baseURL+"/exec/default/two/side?command=/bin/testbox&command=echo&command=hi&stdout=1&tty=1", remotecommand.StreamOptions{Stdout: &tty, Resize: resize})
 		if err != nil || code != 0 || tty.String() != "hi\r\n" {
 			t.Fatalf("exec with a tty: %q, exit %d, %v", tty.String(), code, err)
 		}
