@@ -59,6 +59,28 @@ func TestHollowNodes(t *testing.T) {
 		l, err2 := cs.Leases("kube-node-lease").List(ctx, client.ListOptions{})
 		return err1 == nil && err2 == nil && len(n.Items) == 20 && len(l.Items) == 20
 	})
+	for i := range 5 {
+		p := &corev1.Pod{Metadata: &metav1.ObjectMeta{Name: "p" + strconv.Itoa(i), Namespace: "default"},
+			Spec: &corev1.PodSpec{NodeName: "hollow-7", Containers: []*corev1.Container{{Name: "c", Image: "anything:1"}}}}
+		if _, err := cs.Pods("default").Create(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Bound before the node has a podCIDR, the pods wait for it (ContainerCreating, no
+	// IP) instead of starting on a network no other node routes to.
+	poll("5 pods reported ContainerCreating without an IP", func() bool {
+		l, err := cs.Pods("default").List(ctx, client.ListOptions{FieldSelector: "spec.nodeName=hollow-7"})
+		if err != nil || len(l.Items) != 5 {
+			return false
+		}
+		for _, p := range l.Items {
+			cs := p.GetStatus().GetContainerStatuses()
+			if p.GetStatus().GetPodIp() != "" || len(cs) != 1 || cs[0].GetState().GetWaiting().GetReason() != "ContainerCreating" {
+				return false
+			}
+		}
+		return true
+	})
 	// As the controller-manager would: a podCIDR for hollow-7.
 	poll("the podCIDR set", func() bool { // the kubelet updates the status meanwhile: retry conflicts
 		n, err := cs.Nodes().Get(ctx, "hollow-7")
@@ -71,13 +93,6 @@ func TestHollowNodes(t *testing.T) {
 	})
 	k := s.Kubelets()[7]
 	poll("the podCIDR seen", func() bool { return k.PodNetwork() != "" })
-	for i := range 5 {
-		p := &corev1.Pod{Metadata: &metav1.ObjectMeta{Name: "p" + strconv.Itoa(i), Namespace: "default"},
-			Spec: &corev1.PodSpec{NodeName: "hollow-7", Containers: []*corev1.Container{{Name: "c", Image: "anything:1"}}}}
-		if _, err := cs.Pods("default").Create(ctx, p); err != nil {
-			t.Fatal(err)
-		}
-	}
 	poll("5 pods Running with podCIDR IPs", func() bool {
 		l, err := cs.Pods("default").List(ctx, client.ListOptions{FieldSelector: "spec.nodeName=hollow-7"})
 		if err != nil || len(l.Items) != 5 {

@@ -44,6 +44,8 @@ type KubeletConfig struct {
 	ResyncPeriod              time.Duration
 	// BackOffInitial overrides the 10s first restart back-off (tests).
 	BackOffInitial time.Duration
+	// PodCIDRTimeout bounds how long pods wait for the node's podCIDR (--pod-cidr-timeout).
+	PodCIDRTimeout time.Duration
 }
 
 // Kubelet is one node's agent.
@@ -60,6 +62,9 @@ type Kubelet struct {
 
 	mu      sync.Mutex
 	network string
+	// networkWaitUntil: until then (or until the podCIDR's network exists) pods do not
+	// start. Zero: no wait (standalone, or --pod-cidr-timeout=0).
+	networkWaitUntil time.Time
 }
 
 // logRecorder logs events (standalone kubelets have nowhere to send them).
@@ -99,10 +104,14 @@ func NewKubelet(cfg KubeletConfig) *Kubelet {
 	return k
 }
 
-func (k *Kubelet) podNetwork() string {
+// podNetwork is the pods' network and whether pods may start. A kubelet in a cluster
+// waits (bounded by --pod-cidr-timeout) for node.spec.podCIDR: a pod started before it is
+// known would stay on Docker's default bridge, which no other node routes to, for its
+// whole life. Upstream kubelets likewise start no pod until the network plugin is ready.
+func (k *Kubelet) podNetwork() (string, bool) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	return k.network
+	return k.network, k.network != "" || !time.Now().Before(k.networkWaitUntil)
 }
 
 // onPodCIDR creates the pods' bridge network for the node's podCIDR.
@@ -117,6 +126,7 @@ func (k *Kubelet) onPodCIDR(cidr string) {
 	k.mu.Lock()
 	k.network = name
 	k.mu.Unlock()
+	k.workers.WakeAll()
 }
 
 // Server returns the kubelet's API handlers.
@@ -146,6 +156,12 @@ func (k *Kubelet) Run(ctx context.Context) {
 		file.Sync()
 	}
 	if k.cfg.Client != nil {
+		if k.cfg.PodCIDRTimeout > 0 {
+			k.mu.Lock()
+			k.networkWaitUntil = time.Now().Add(k.cfg.PodCIDRTimeout)
+			k.mu.Unlock()
+			run(k.warnNoPodCIDR)
+		}
 		run(k.recorder.Run)
 		run(k.node.Run)
 		run(k.node.WatchPodCIDR)
@@ -184,5 +200,21 @@ func (k *Kubelet) Run(ctx context.Context) {
 	wg.Wait()
 }
 
+// warnNoPodCIDR says, once, that the wait for a podCIDR is over and pods start anyway.
+func (k *Kubelet) warnNoPodCIDR(ctx context.Context) {
+	select {
+	case <-ctx.Done():
+		return
+	case <-time.After(k.cfg.PodCIDRTimeout):
+	}
+	if name, _ := k.podNetwork(); name == "" {
+		klog.Warningf("Node %s has no podCIDR after %s: pods start on Docker's default bridge, reachable from this node only. Run kube-controller-manager with --allocate-node-cidrs (as make cluster does) so pods are reachable across nodes", k.cfg.NodeName, k.cfg.PodCIDRTimeout)
+		k.workers.WakeAll()
+	}
+}
+
 // PodNetwork is the Docker network pods join ("" until the node has a podCIDR).
-func (k *Kubelet) PodNetwork() string { return k.podNetwork() }
+func (k *Kubelet) PodNetwork() string {
+	name, _ := k.podNetwork()
+	return name
+}

@@ -111,6 +111,7 @@ func Setup(ctx context.Context, o *options.Options) (*Server, error) {
 		NodeIP: nodeIP, Client: s.client, PauseImage: o.PodInfraContainerImage, RootDir: o.RootDir,
 		MaxPods: o.MaxPods, Port: o.Port, DNS: o.ClusterDNS, Machine: machine,
 		NodeStatusUpdateFrequency: o.NodeStatusUpdateFrequency, FileCheckFrequency: o.FileCheckFrequency,
+		PodCIDRTimeout: o.PodCIDRTimeout,
 	}
 	if s.services != nil {
 		lister := s.services.Lister()

@@ -31,6 +31,9 @@ type Options struct {
 	NodeStatusUpdateFrequency time.Duration
 	FileCheckFrequency        time.Duration
 	ClusterDNS                []string
+	// PodCIDRTimeout bounds how long pods wait for the node's podCIDR before they start
+	// on Docker's default bridge.
+	PodCIDRTimeout time.Duration
 	// HollowNodes > 0 runs that many hollow kubelets (fake runtime) in this process, named
 	// <hostname>-0 ... for scale tests; their servers are not started.
 	HollowNodes int
@@ -51,6 +54,7 @@ func New() *Options {
 		HealthzBindAddress:        "127.0.0.1",
 		NodeStatusUpdateFrequency: 10 * time.Second,
 		FileCheckFrequency:        20 * time.Second,
+		PodCIDRTimeout:            30 * time.Second,
 	}
 }
 
@@ -73,6 +77,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.NodeStatusUpdateFrequency, "node-status-update-frequency", o.NodeStatusUpdateFrequency, "How often the node status is computed and, when it changed, sent.")
 	fs.DurationVar(&o.FileCheckFrequency, "file-check-frequency", o.FileCheckFrequency, "How often --pod-manifest-path is re-read.")
 	fs.StringSliceVar(&o.ClusterDNS, "cluster-dns", o.ClusterDNS, "DNS servers for the pods (ClusterFirst).")
+	fs.DurationVar(&o.PodCIDRTimeout, "pod-cidr-timeout", o.PodCIDRTimeout, "How long pods wait for the node's podCIDR (kube-controller-manager --allocate-node-cidrs sets it) before they start on Docker's default bridge, reachable from this node only. 0: start at once.")
 	fs.IntVar(&o.HollowNodes, "hollow-nodes", o.HollowNodes, "Run this many hollow kubelets (--container-runtime=fake) in one process, named <node>-<i>, for scale tests.")
 }
 
@@ -125,6 +130,9 @@ func (o *Options) Validate() []error {
 	}
 	if o.NodeStatusUpdateFrequency <= 0 {
 		errs = append(errs, fmt.Errorf("--node-status-update-frequency must be positive"))
+	}
+	if o.PodCIDRTimeout < 0 {
+		errs = append(errs, fmt.Errorf("--pod-cidr-timeout must not be negative"))
 	}
 	if o.FileCheckFrequency <= 0 {
 		errs = append(errs, fmt.Errorf("--file-check-frequency must be positive"))

@@ -226,15 +226,19 @@ func (n *Controller) notePodCIDR(node *corev1.Node) {
 }
 
 // WatchPodCIDR polls the node for a podCIDR until one is set (the controller-manager
-// allocates it soon after registration), every second for the first minute.
+// allocates it soon after registration): every 200ms for 10s, since pods wait for it, then
+// every second for the first minute.
 func (n *Controller) WatchPodCIDR(ctx context.Context) {
 	<-n.registered
 	for i := 0; ctx.Err() == nil && n.PodCIDR() == ""; i++ {
 		if node, err := n.c.Nodes().Get(ctx, n.cfg.NodeName); err == nil {
 			n.notePodCIDR(node)
 		}
-		d := time.Second
-		if i > 60 {
+		d := 200 * time.Millisecond
+		if i > 50 {
+			d = time.Second
+		}
+		if i > 100 {
 			d = 10 * time.Second
 		}
 		sleep(ctx, d)

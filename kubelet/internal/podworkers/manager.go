@@ -46,8 +46,10 @@ type Config struct {
 	NodeIP     string
 	PauseImage string
 	RootDir    string
-	// Network returns the Docker network of the podCIDR ("" = the default bridge).
-	Network func() string
+	// Network returns the Docker network of the podCIDR ("" = the default bridge) and
+	// whether pods may start on it: false while the kubelet still waits for the node's
+	// podCIDR, so a pod bound early does not live on a network no other node routes to.
+	Network func() (name string, ready bool)
 	// Services lists the services of a namespace, for the service env variables.
 	Services func(namespace string) []*corev1.Service
 	Objects  Objects
@@ -98,7 +100,7 @@ func New(cfg Config, rt runtime.Runtime, rec Recorder, sink StatusSink) *Manager
 		cfg.BackOffReset = 10 * time.Minute
 	}
 	if cfg.Network == nil {
-		cfg.Network = func() string { return "" }
+		cfg.Network = func() (string, bool) { return "", true }
 	}
 	m := &Manager{cfg: cfg, rt: rt, rec: rec, sink: sink, workers: map[string]*worker{}, ctx: context.Background()}
 	m.images = images.New(rt, rec)
@@ -226,6 +228,15 @@ func (m *Manager) Pods() []*corev1.Pod {
 		}
 	}
 	return out
+}
+
+// WakeAll makes every worker sync now (the pod network became ready).
+func (m *Manager) WakeAll() {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, w := range m.workers {
+		w.poke()
+	}
 }
 
 func (m *Manager) wake(uid string) {

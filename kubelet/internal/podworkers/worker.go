@@ -202,6 +202,18 @@ func (w *worker) sync(ctx context.Context) (done bool, err error) {
 		w.report(ctx, pod, nil, byName, true)
 		return false, nil
 	}
+	if sandbox == nil && !pod.GetSpec().GetHostNetwork() {
+		if _, ready := w.m.cfg.Network(); !ready {
+			// Manager.WakeAll pokes us when the network is ready; the wake-up is a fallback.
+			klog.V(2).InfoS("Pod waits for the node's podCIDR", "pod", klog.KObj(pod.GetMetadata()))
+			for _, c := range pod.GetSpec().GetContainers() {
+				w.waiting[c.GetName()] = status.Waiting{Reason: "ContainerCreating"}
+			}
+			w.wakeAt = minTime(w.wakeAt, time.Now().Add(time.Second))
+			w.report(ctx, pod, nil, byName, false)
+			return false, nil
+		}
+	}
 	if sandbox == nil {
 		if sandbox, err = w.startSandbox(ctx, pod, sandboxes, byName); err != nil {
 			w.report(ctx, pod, nil, byName, false)
@@ -306,6 +318,11 @@ func (w *worker) finished(pod *corev1.Pod, byName map[string][]*runtime.Containe
 	return true
 }
 
+func (w *worker) network() string {
+	name, _ := w.m.cfg.Network()
+	return name
+}
+
 func (w *worker) startSandbox(ctx context.Context, pod *corev1.Pod, old []*runtime.Container, byName map[string][]*runtime.Container) (*runtime.Container, error) {
 	grace := time.Duration(gracePeriod(pod)) * time.Second
 	for _, insts := range byName {
@@ -332,7 +349,7 @@ func (w *worker) startSandbox(ctx context.Context, pod *corev1.Pod, old []*runti
 	md := pod.GetMetadata()
 	ref := runtime.PodRef{Name: md.GetName(), Namespace: md.GetNamespace(), UID: md.GetUid()}
 	cfg := runtime.SandboxConfig{
-		Pod: ref, Hostname: hostname(pod), Image: w.m.cfg.PauseImage, Network: w.m.cfg.Network(),
+		Pod: ref, Hostname: hostname(pod), Image: w.m.cfg.PauseImage, Network: w.network(),
 		HostNetwork: pod.GetSpec().GetHostNetwork(), GracePeriod: gracePeriod(pod), DNSServers: w.m.cfg.DNS,
 	}
 	if dc := pod.GetSpec().GetDnsConfig(); dc != nil {

@@ -132,6 +132,7 @@ func BenchmarkPodStartup(b *testing.B) {
 	o := options.New()
 	o.HostnameOverride, o.Kubeconfig, o.RootDir, o.NodeIP, o.Address = node, kcPath, b.TempDir(), "127.0.0.1", "127.0.0.1"
 	o.Port, o.ReadOnlyPort, o.HealthzPort = apiservertest.FreePort(b), 0, 0
+	o.PodCIDRTimeout = 0 // no controller-manager: no podCIDR comes
 	ctx, cancel := context.WithCancel(context.Background())
 	s, err := app.Setup(ctx, o)
 	if err != nil {

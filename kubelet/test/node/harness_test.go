@@ -124,6 +124,7 @@ func startKubelet(t *testing.T, api *apiservertest.Server, name, rootDir, manife
 	o.NodeStatusUpdateFrequency = 2 * time.Second
 	o.FileCheckFrequency = time.Second
 	o.PodManifestPath = manifests
+	o.PodCIDRTimeout = 0 // no controller-manager here: no podCIDR comes; pods use Docker's bridge
 	if api != nil {
 		kc := &kubeconfig.Config{}
 		kc.SetCluster("test", api.URL)
