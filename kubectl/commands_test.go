@@ -116,6 +116,17 @@ spec:
 		t.Errorf("replicas after apply: %d, want the manifest's 2", d.GetSpec().GetReplicas())
 	}
 	wantContains(t, "last-applied", d.GetMetadata().GetAnnotations()["kubectl.kubernetes.io/last-applied-configuration"], `"image":"kube5/httpenv:1.1"`)
+	// Containers merge by name, as upstream's strategic merge: `set image` is undone by
+	// the next apply of the same manifest, and the server's defaults in the container stay.
+	e.ok("set", "image", "deploy/app", "app=kube5/httpenv:9.9")
+	wantEqual(t, "apply after set image", e.runOK(v2, "apply", "-f", "-"), "deployment.apps/app configured\n")
+	if d, err = s.Client.Deployments("default").Get(ctx, "app"); err != nil {
+		t.Fatal(err)
+	}
+	if c := d.GetSpec().GetTemplate().GetSpec().GetContainers()[0]; c.GetImage() != "kube5/httpenv:1.1" || c.GetImagePullPolicy() != "IfNotPresent" {
+		t.Errorf("after set image and apply: image %q pull policy %q, want the manifest's kube5/httpenv:1.1 and the default IfNotPresent", c.GetImage(), c.GetImagePullPolicy())
+	}
+	wantEqual(t, "apply again", e.runOK(v2, "apply", "-f", "-"), "deployment.apps/app unchanged\n")
 
 	// delete: by file (reports each), -l, --all, not found, --ignore-not-found.
 	r = e.run("delete", "-f", file)

@@ -41,6 +41,22 @@ func TestThreeWayMergePatch(t *testing.T) {
 		{"list changed", `{"c":[{"n":"a"}]}`, `{"c":[{"n":"b"}]}`, `{"c":[{"n":"a","pull":"Always"}]}`, `{"c":[{"n":"b"}]}`},
 		{"no last-applied", ``, `{"a":1}`, `{"a":2,"b":3}`, `{"a":1}`},
 		{"numbers by value", `{"a":1}`, `{"a":1}`, `{"a":1.0}`, `{}`},
+		// Keyed lists, merged by key as upstream's strategic merge patch does.
+		{"containers unchanged, defaulted live", `{"containers":[{"name":"a","image":"x:1"}]}`, `{"containers":[{"name":"a","image":"x:1"}]}`,
+			`{"containers":[{"name":"a","image":"x:1","imagePullPolicy":"IfNotPresent"}]}`, `{}`},
+		{"image changed: defaults kept", `{"containers":[{"name":"a","image":"x:1"}]}`, `{"containers":[{"name":"a","image":"x:2"}]}`,
+			`{"containers":[{"name":"a","image":"x:1","imagePullPolicy":"IfNotPresent"}]}`, `{"containers":[{"image":"x:2","imagePullPolicy":"IfNotPresent","name":"a"}]}`},
+		{"set image reverted by apply", `{"containers":[{"name":"a","image":"x:1"}]}`, `{"containers":[{"name":"a","image":"x:1"}]}`,
+			`{"containers":[{"name":"a","image":"x:9"}]}`, `{"containers":[{"image":"x:1","name":"a"}]}`},
+		{"container removed from the manifest goes, one added by others stays", `{"containers":[{"name":"a"},{"name":"b"}]}`, `{"containers":[{"name":"a"}]}`,
+			`{"containers":[{"name":"a"},{"name":"b"},{"name":"sidecar"}]}`, `{"containers":[{"name":"a"},{"name":"sidecar"}]}`},
+		{"env entry removed by name", `{"env":[{"name":"A","value":"1"},{"name":"B","value":"2"}]}`, `{"env":[{"name":"B","value":"2"}]}`,
+			`{"env":[{"name":"A","value":"1"},{"name":"B","value":"2"}]}`, `{"env":[{"name":"B","value":"2"}]}`},
+		{"duplicate keys: replaced whole", `{"ports":[{"containerPort":53,"protocol":"TCP"},{"containerPort":53,"protocol":"UDP"}]}`,
+			`{"ports":[{"containerPort":53,"protocol":"UDP"}]}`, `{"ports":[{"containerPort":53,"protocol":"TCP"},{"containerPort":53,"protocol":"UDP"}]}`,
+			`{"ports":[{"containerPort":53,"protocol":"UDP"}]}`},
+		{"service ports by port, nodePort kept", `{"ports":[{"port":80}]}`, `{"ports":[{"port":80,"name":"http"}]}`,
+			`{"ports":[{"port":80,"nodePort":30080,"protocol":"TCP"}]}`, `{"ports":[{"name":"http","nodePort":30080,"port":80,"protocol":"TCP"}]}`},
 	}
 	for _, c := range cases {
 		got := js(ThreeWayMergePatch(obj(t, c.original), obj(t, c.modified), obj(t, c.current)))
