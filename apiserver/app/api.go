@@ -14,6 +14,7 @@ import (
 	"kube5/apiserver/internal/registry"
 	"kube5/apiserver/internal/registry/builtin"
 	"kube5/apiserver/internal/registry/generic"
+	"kube5/apiserver/internal/registry/pod"
 	"kube5/apiserver/internal/storage"
 	"kube5/apiserver/internal/watchcache"
 	corev1 "kube5/proto/api/core/v1"
@@ -31,6 +32,9 @@ type APIConfig struct {
 	BookmarkInterval           time.Duration
 	SchedulerHealthURL         string
 	ControllerManagerHealthURL string
+	// PodTolerations are the tolerationSeconds of the default not-ready and unreachable
+	// tolerations of pods; nil is upstream's 300s.
+	PodTolerations *pod.TolerationSeconds
 }
 
 // API is the resource table with its storage and caches.
@@ -98,6 +102,9 @@ func NewAPI(ctx context.Context, cli *clientv3.Client, cfg APIConfig) (*API, err
 		}
 		if key == "/services" {
 			strategy = allocator.ServiceStrategy{Strategy: strategy, IPs: ips, Ports: ports}
+		}
+		if key == "/pods" && cfg.PodTolerations != nil {
+			strategy = pod.NewStrategy(*cfg.PodTolerations)
 		}
 		cache := watchcache.New(cli, "/registry/"+r.Resource+"/", r.New, attrsFunc(strategy), watchcache.Options{
 			Group: r.Group, Version: r.Version, Kind: r.Kind, Resource: r.Resource,

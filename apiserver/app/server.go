@@ -25,6 +25,7 @@ import (
 	"kube5/apiserver/internal/etcdserver"
 	"kube5/apiserver/internal/grpcapi"
 	"kube5/apiserver/internal/metrics"
+	"kube5/apiserver/internal/registry/pod"
 	"kube5/apiserver/internal/rest"
 	"kube5/apiserver/internal/storage"
 	"kube5/apiserver/internal/watchcache"
@@ -106,6 +107,9 @@ func Setup(ctx context.Context, o *options.Options) (*Server, error) {
 		ServiceClusterIPRange: o.ServiceClusterIPRange, ServiceNodePortRange: o.ServiceNodePortRange,
 		BookmarkInterval: o.WatchBookmarkInterval, SchedulerHealthURL: o.SchedulerHealthURL,
 		ControllerManagerHealthURL: o.ControllerManagerHealthURL,
+		PodTolerations: &pod.TolerationSeconds{
+			NotReady: o.DefaultNotReadyTolerationSeconds, Unreachable: o.DefaultUnreachableTolerationSeconds,
+		},
 	})
 	if err != nil {
 		s.close()

@@ -29,6 +29,11 @@ type Options struct {
 	// SchedulerHealthURL and ControllerManagerHealthURL are what componentstatuses probe.
 	SchedulerHealthURL         string
 	ControllerManagerHealthURL string
+	// DefaultNotReadyTolerationSeconds and DefaultUnreachableTolerationSeconds are the
+	// tolerationSeconds of the node.kubernetes.io/not-ready and /unreachable NoExecute
+	// tolerations added to every pod: how long its pods stay on a failed node.
+	DefaultNotReadyTolerationSeconds    int64
+	DefaultUnreachableTolerationSeconds int64
 }
 
 // New returns the defaults.
@@ -45,6 +50,9 @@ func New() *Options {
 		WatchBookmarkInterval:      time.Minute,
 		SchedulerHealthURL:         "http://127.0.0.1:10251/healthz",
 		ControllerManagerHealthURL: "http://127.0.0.1:10252/healthz",
+		// Upstream's DefaultTolerationSeconds admission plugin: five minutes.
+		DefaultNotReadyTolerationSeconds:    300,
+		DefaultUnreachableTolerationSeconds: 300,
 	}
 }
 
@@ -65,6 +73,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	_ = fs.MarkHidden("watch-bookmark-interval")
 	fs.StringVar(&o.SchedulerHealthURL, "scheduler-health-url", o.SchedulerHealthURL, "What componentstatuses probes for the scheduler.")
 	fs.StringVar(&o.ControllerManagerHealthURL, "controller-manager-health-url", o.ControllerManagerHealthURL, "What componentstatuses probes for the controller-manager.")
+	fs.Int64Var(&o.DefaultNotReadyTolerationSeconds, "default-not-ready-toleration-seconds", o.DefaultNotReadyTolerationSeconds, "Indicates the tolerationSeconds of the toleration for notReady:NoExecute that is added by default to every pod that does not already have such a toleration.")
+	fs.Int64Var(&o.DefaultUnreachableTolerationSeconds, "default-unreachable-toleration-seconds", o.DefaultUnreachableTolerationSeconds, "Indicates the tolerationSeconds of the toleration for unreachable:NoExecute that is added by default to every pod that does not already have such a toleration.")
 }
 
 // Validate names the flag to fix for each bad value.
@@ -94,6 +104,12 @@ func (o *Options) Validate() []error {
 	}
 	if lo, hi, ok := strings.Cut(o.ServiceNodePortRange, "-"); !ok || lo == "" || hi == "" {
 		errs = append(errs, fmt.Errorf("--service-node-port-range: %q is not a range like 30000-32767", o.ServiceNodePortRange))
+	}
+	if o.DefaultNotReadyTolerationSeconds < 0 {
+		errs = append(errs, fmt.Errorf("--default-not-ready-toleration-seconds: %d is negative (0 evicts at once, 300 is the default)", o.DefaultNotReadyTolerationSeconds))
+	}
+	if o.DefaultUnreachableTolerationSeconds < 0 {
+		errs = append(errs, fmt.Errorf("--default-unreachable-toleration-seconds: %d is negative (0 evicts at once, 300 is the default)", o.DefaultUnreachableTolerationSeconds))
 	}
 	if o.EtcdCompactionInterval < 0 {
 		errs = append(errs, fmt.Errorf("--etcd-compaction-interval must not be negative"))

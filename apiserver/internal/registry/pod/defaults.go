@@ -221,10 +221,22 @@ func validRepository(name string) bool {
 	return true
 }
 
-// DefaultPod applies everything upstream does to a pod on its way in: the spec defaults,
-// SetDefaults_Pod (requests from limits, enableServiceLinks, host-network ports), and the
-// defaults of the ServiceAccount and DefaultTolerationSeconds admission plugins.
-func DefaultPod(p *corev1.Pod) {
+// TolerationSeconds are the tolerationSeconds of the not-ready and unreachable NoExecute
+// tolerations every pod gets (upstream's DefaultTolerationSeconds admission plugin): how
+// long its pods stay on a node whose kubelet is not ready or silent.
+type TolerationSeconds struct{ NotReady, Unreachable int64 }
+
+// DefaultTolerations are upstream's: five minutes each.
+var DefaultTolerations = TolerationSeconds{NotReady: DefaultTolerationSeconds, Unreachable: DefaultTolerationSeconds}
+
+// DefaultPod is DefaultPodWith upstream's default tolerations.
+func DefaultPod(p *corev1.Pod) { DefaultPodWith(p, DefaultTolerations) }
+
+// DefaultPodWith applies everything upstream does to a pod on its way in: the spec
+// defaults, SetDefaults_Pod (requests from limits, enableServiceLinks, host-network
+// ports), and the defaults of the ServiceAccount and DefaultTolerationSeconds admission
+// plugins, the latter with these tolerationSeconds.
+func DefaultPodWith(p *corev1.Pod, tolerations TolerationSeconds) {
 	if p.Spec == nil {
 		p.Spec = &corev1.PodSpec{}
 	}
@@ -259,7 +271,7 @@ func DefaultPod(p *corev1.Pod) {
 		spec.ServiceAccountName = DefaultServiceAccountName
 	}
 	spec.ServiceAccount = spec.ServiceAccountName
-	addDefaultTolerations(spec)
+	addDefaultTolerations(spec, tolerations)
 }
 
 // defaultRequestsFromLimits copies a limit into the request of the same resource when
@@ -278,10 +290,10 @@ func defaultRequestsFromLimits(c *corev1.Container) {
 	}
 }
 
-// addDefaultTolerations adds the not-ready and unreachable NoExecute tolerations with
-// 300s unless the pod already tolerates those taints, so pods move off a dead node after
-// five minutes (upstream's DefaultTolerationSeconds admission plugin).
-func addDefaultTolerations(spec *corev1.PodSpec) {
+// addDefaultTolerations adds the not-ready and unreachable NoExecute tolerations (300s
+// by default) unless the pod already tolerates those taints, so pods move off a dead node
+// after five minutes (upstream's DefaultTolerationSeconds admission plugin).
+func addDefaultTolerations(spec *corev1.PodSpec, seconds TolerationSeconds) {
 	notReady, unreachable := false, false
 	for _, t := range spec.Tolerations {
 		noExecute := t.Effect == "NoExecute" || t.Effect == ""
@@ -292,15 +304,16 @@ func addDefaultTolerations(spec *corev1.PodSpec) {
 			unreachable = true
 		}
 	}
-	seconds := func() *int64 { v := int64(DefaultTolerationSeconds); return &v }
 	if !notReady {
+		v := seconds.NotReady
 		spec.Tolerations = append(spec.Tolerations, &corev1.Toleration{
-			Key: TaintNodeNotReady, Operator: "Exists", Effect: "NoExecute", TolerationSeconds: seconds(),
+			Key: TaintNodeNotReady, Operator: "Exists", Effect: "NoExecute", TolerationSeconds: &v,
 		})
 	}
 	if !unreachable {
+		v := seconds.Unreachable
 		spec.Tolerations = append(spec.Tolerations, &corev1.Toleration{
-			Key: TaintNodeUnreachable, Operator: "Exists", Effect: "NoExecute", TolerationSeconds: seconds(),
+			Key: TaintNodeUnreachable, Operator: "Exists", Effect: "NoExecute", TolerationSeconds: &v,
 		})
 	}
 }

@@ -14,10 +14,20 @@ import (
 	"kube5/proto/scheme"
 )
 
-type strategy struct{ registry.Base }
+type strategy struct {
+	registry.Base
+	tolerations TolerationSeconds
+}
 
-// Strategy is the pods' strategy.
-var Strategy = strategy{registry.Base{Namespaced: true}}
+// Strategy is the pods' strategy with upstream's default tolerationSeconds (300).
+var Strategy = strategy{Base: registry.Base{Namespaced: true}, tolerations: DefaultTolerations}
+
+// NewStrategy is the pods' strategy adding the default not-ready and unreachable
+// tolerations with these tolerationSeconds (kube-apiserver
+// --default-not-ready-toleration-seconds, --default-unreachable-toleration-seconds).
+func NewStrategy(tolerations TolerationSeconds) registry.Strategy {
+	return strategy{Base: registry.Base{Namespaced: true}, tolerations: tolerations}
+}
 
 var (
 	_ registry.Strategy        = Strategy
@@ -26,14 +36,14 @@ var (
 )
 
 // Default applies upstream's pod defaults.
-func (strategy) Default(obj scheme.Object) { DefaultPod(obj.(*corev1.Pod)) }
+func (s strategy) Default(obj scheme.Object) { DefaultPodWith(obj.(*corev1.Pod), s.tolerations) }
 
 // PrepareForCreate resets the status to Pending with the pod's QoS class, as upstream.
 // It defaults first: the QoS class depends on requests defaulted from limits, and the
 // generic store calls it before Default.
 func (s strategy) PrepareForCreate(obj scheme.Object) {
 	pod := obj.(*corev1.Pod)
-	DefaultPod(pod)
+	DefaultPodWith(pod, s.tolerations)
 	pod.Status = &corev1.PodStatus{Phase: "Pending", QosClass: ComputeQOS(pod)}
 }
 

@@ -137,7 +137,7 @@ func TestDefaultTolerations(t *testing.T) {
 	}
 	for _, tt := range tests {
 		spec := &corev1.PodSpec{Tolerations: tt.have}
-		addDefaultTolerations(spec)
+		addDefaultTolerations(spec, DefaultTolerations)
 		if len(spec.Tolerations) != tt.want {
 			t.Errorf("%s: got %v", tt.name, spec.Tolerations)
 		}
