@@ -7,6 +7,9 @@ import (
 	"io"
 	"net/http"
 	"sort"
+	"strings"
+	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -228,4 +231,155 @@ func reachFrom(t *testing.T, from *framework.Node, addr string, pods []mnPod, n 
 		}
 		return nil
 	})
+}
+
+// TestKubeletKilled: when a node's kubelet dies (SIGKILL; its containers keep running),
+// the node goes Ready=Unknown after --node-monitor-grace-period, the node lifecycle
+// controller taints it node.kubernetes.io/unreachable:NoExecute and evicts its pods once
+// their default toleration (--default-unreachable-toleration-seconds) runs out, the
+// ReplicaSet replaces them on the other node, and the ClusterIP answers from the
+// surviving node all along.
+func TestKubeletKilled(t *testing.T) {
+	start := time.Now()
+	m := framework.StartMultiNode(t, 2, framework.MultiNodeOptions{ExtraFlags: map[string][]string{
+		"kube-apiserver":          {"--default-not-ready-toleration-seconds=10", "--default-unreachable-toleration-seconds=10"},
+		"kube-controller-manager": {"--node-monitor-grace-period=20s", "--node-monitor-period=2s"},
+	}})
+	m.WaitNodesReady(90*time.Second, m.Nodes...)
+	m.MustKubectl("create", "deployment", "web", "--image=kube5/httpenv:1.0", "--port=8888", "--replicas=4")
+	m.MustKubectl("expose", "deployment", "web", "--port=80", "--target-port=8888")
+	pods := waitSpread(t, m, "app=web", 4, nil)
+	svc := getService(t, m, "web")
+	victim, survivor := m.Nodes[0], m.Nodes[1]
+	url := "http://" + svc.ClusterIP + ":80/"
+	reachFrom(t, survivor, svc.ClusterIP+":80", pods, 30)
+	t.Logf("cluster and pods %v ready in %s", pods, time.Since(start).Round(time.Millisecond))
+
+	load := startLoad(survivor.NS.HTTPClient(2*time.Second), url)
+	kubelet := victim.Process("kubelet")
+	if err := syscall.Kill(kubelet.Pid(), syscall.SIGKILL); err != nil {
+		t.Fatalf("kill -9 the kubelet of %s: %v", victim.Name, err)
+	}
+	killed := time.Now()
+	if !kubelet.Exited(10 * time.Second) {
+		t.Fatalf("the kubelet of %s (pid %d) still runs 10s after SIGKILL", victim.Name, kubelet.Pid())
+	}
+
+	// 20s of grace, a monitor pass every 2s: Unknown well within 50s.
+	framework.Eventually(t, 50*time.Second-time.Since(killed), "node "+victim.Name+" Ready=Unknown", func() error {
+		out, err := m.Kubectl("get", "node", victim.Name, "-o", `jsonpath={.status.conditions[?(@.type=="Ready")].status}`)
+		if s := strings.TrimSpace(out); err != nil || s != "Unknown" {
+			return fmt.Errorf("Ready=%q (%v)", s, err)
+		}
+		return nil
+	})
+	t.Logf("%s Ready=Unknown %s after its kubelet was killed", victim.Name, time.Since(killed).Round(time.Millisecond))
+	framework.Eventually(t, 20*time.Second, "the unreachable taints on "+victim.Name, func() error {
+		out, err := m.Kubectl("get", "node", victim.Name, "-o", `jsonpath={range .spec.taints[*]}{.key}:{.effect} {end}`)
+		for _, want := range []string{"node.kubernetes.io/unreachable:NoExecute", "node.kubernetes.io/unreachable:NoSchedule"} {
+			if err != nil || !strings.Contains(out, want) {
+				return fmt.Errorf("taints %q (%v), want %s", out, err, want)
+			}
+		}
+		return nil
+	})
+
+	// Evicted after 10s of toleration, replaced on the survivor.
+	replaced := waitSpread(t, m, "app=web", 4, map[string]bool{victim.Name: true})
+	t.Logf("4 pods Running on %s %s after the kill: %v", survivor.Name, time.Since(killed).Round(time.Millisecond), replaced)
+	all, err := listMNPods(m, "app=web")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range all {
+		if p.Node == victim.Name && !p.Terminating {
+			t.Errorf("pod %s on %s was not evicted (no deletionTimestamp)", p.Name, victim.Name)
+		}
+	}
+	during := load.next()
+
+	// Once the endpoints are the new pods, the ClusterIP answers from them only, and
+	// every request of the load succeeds.
+	reachFrom(t, survivor, svc.ClusterIP+":80", replaced, 30)
+	framework.Eventually(t, 60*time.Second, "100 more GETs of the load", func() error {
+		if n := load.count(); n < 100 {
+			return fmt.Errorf("%d so far", n)
+		}
+		return nil
+	})
+	after := load.stop()
+	t.Logf("GETs of %s from %s while %s failed: %d answered, %d failed %v; after the replacements ran: %d answered, %d failed %v",
+		url, survivor.Name, victim.Name, during.ok, during.failed, during.errs, after.ok, after.failed, after.errs)
+	if during.ok == 0 {
+		t.Errorf("the ClusterIP never answered from %s while %s failed", survivor.Name, victim.Name)
+	}
+	if after.failed > 0 || after.ok == 0 {
+		t.Errorf("after the replacements were Running, %d of %d GETs of %s failed: %v", after.failed, after.ok+after.failed, url, after.errs)
+	}
+	t.Logf("done in %s", time.Since(start).Round(time.Millisecond))
+}
+
+// loadStats counts the GETs of a phase of a load.
+type loadStats struct {
+	ok, failed int
+	errs       []string // the first few errors
+}
+
+// loader GETs a URL in a loop, counting answers and failures per phase.
+type loader struct {
+	mu     sync.Mutex
+	cur    *loadStats
+	done   chan struct{}
+	exited chan struct{}
+}
+
+// startLoad GETs url with cl every 20ms until stop.
+func startLoad(cl *http.Client, url string) *loader {
+	l := &loader{cur: &loadStats{}, done: make(chan struct{}), exited: make(chan struct{})}
+	go func() {
+		defer close(l.exited)
+		for {
+			select {
+			case <-l.done:
+				return
+			default:
+			}
+			_, err := httpenv(cl, url)
+			l.mu.Lock()
+			if err != nil {
+				l.cur.failed++
+				if len(l.cur.errs) < 5 {
+					l.cur.errs = append(l.cur.errs, time.Now().Format("15:04:05.000")+" "+err.Error())
+				}
+			} else {
+				l.cur.ok++
+			}
+			l.mu.Unlock()
+			time.Sleep(20 * time.Millisecond) // pacing, not waiting for anything
+		}
+	}()
+	return l
+}
+
+// next ends the current phase and returns its counts.
+func (l *loader) next() loadStats {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	s := *l.cur
+	l.cur = &loadStats{}
+	return s
+}
+
+// count is how many GETs the current phase made so far.
+func (l *loader) count() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.cur.ok + l.cur.failed
+}
+
+// stop ends the load and returns the counts of the last phase.
+func (l *loader) stop() loadStats {
+	close(l.done)
+	<-l.exited
+	return l.next()
 }
