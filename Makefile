@@ -1,7 +1,7 @@
 # kube5 — see README.md. `make test` is the one command that runs every test.
 SHELL := /bin/bash
 GO ?= go
-BINARIES := kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl
+BINARIES := kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy kubectl etcd
 MODULES := proto apiserver controller-manager scheduler kubelet proxy kubectl e2e
 # A release tag (v*) when there is one; otherwise a semver pre-release naming the commit,
 # so clients that parse the server version (kubectl version) always see vMAJOR.MINOR.
@@ -22,6 +22,7 @@ kube-scheduler:          ; CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o bi
 kubelet:                 ; CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o bin/$@ ./kubelet
 kube-proxy:              ; CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o bin/$@ ./proxy
 kubectl:                 ; CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o bin/$@ ./kubectl
+etcd:                    ; CGO_ENABLED=0 $(GO) build -ldflags '$(LDFLAGS)' -o bin/$@ ./apiserver/cmd/etcd
 
 # Everything: generated code is fresh, lint, unit + integration tests with -race, short fuzzing.
 test:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make release`: writes _output/kube5-<version>-linux-amd64.tar.gz with the static,
-# version-stamped binaries (server/bin, client/bin), the images the cluster needs as
+# version-stamped binaries (server/bin: the daemons and etcd; client/bin), the images the cluster needs as
 # `docker save` archives (images/), the systemd units and INSTALL.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -10,7 +10,7 @@ out="_output/$name"
 rm -rf "$out" && mkdir -p "$out/server/bin" "$out/client/bin" "$out/images" "$out/systemd"
 echo "building binaries ($VERSION)"
 make --no-print-directory build VERSION="$VERSION"
-for b in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy; do
+for b in kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy etcd; do
   cp "bin/$b" "$out/server/bin/"
 done
 cp bin/kubectl "$out/client/bin/"

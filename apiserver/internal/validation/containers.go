@@ -489,10 +489,26 @@ func validateProbe(probe *corev1.Probe, path *field.Path) field.ErrorList {
 func validateLifecycle(l *corev1.Lifecycle, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if h := l.GetPostStart(); h != nil {
-		errs = append(errs, validateHandler(h.GetExec(), h.GetHttpGet(), h.GetTcpSocket(), path.Child("postStart"))...)
+		errs = append(errs, validateLifecycleHandler(h, path.Child("postStart"))...)
 	}
 	if h := l.GetPreStop(); h != nil {
-		errs = append(errs, validateHandler(h.GetExec(), h.GetHttpGet(), h.GetTcpSocket(), path.Child("preStop"))...)
+		errs = append(errs, validateLifecycleHandler(h, path.Child("preStop"))...)
+	}
+	return errs
+}
+
+// validateLifecycleHandler is validateHandler plus the sleep action, which only hooks
+// have: exactly one of exec, httpGet, tcpSocket and sleep.
+func validateLifecycleHandler(h *corev1.LifecycleHandler, path *field.Path) field.ErrorList {
+	if h.GetSleep() == nil {
+		return validateHandler(h.GetExec(), h.GetHttpGet(), h.GetTcpSocket(), path)
+	}
+	var errs field.ErrorList
+	if h.GetExec() != nil || h.GetHttpGet() != nil || h.GetTcpSocket() != nil {
+		errs = append(errs, field.Forbidden(path.Child("sleep"), "may not specify more than 1 handler type"))
+	}
+	if s := h.GetSleep().GetSeconds(); s < 0 {
+		errs = append(errs, field.Invalid(path.Child("sleep").Child("seconds"), s, "must be non-negative"))
 	}
 	return errs
 }

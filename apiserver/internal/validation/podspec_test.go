@@ -142,6 +142,19 @@ func TestValidatePodSpec(t *testing.T) {
 			p.TcpSocket.Port = metav1.FromString("HTTP")
 			c0(s).ReadinessProbe = p
 		}, field.ErrorTypeInvalid, "spec.containers[0].readinessProbe.tcpSocket.port"},
+		{"preStop sleep", func(s *corev1.PodSpec) {
+			c0(s).Lifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: 5}}}
+		}, "", ""},
+		{"preStop negative sleep", func(s *corev1.PodSpec) {
+			c0(s).Lifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: -1}}}
+		}, field.ErrorTypeInvalid, "spec.containers[0].lifecycle.preStop.sleep.seconds"},
+		{"postStart sleep and exec", func(s *corev1.PodSpec) {
+			c0(s).Lifecycle = &corev1.Lifecycle{PostStart: &corev1.LifecycleHandler{
+				Sleep: &corev1.SleepAction{Seconds: 1}, Exec: &corev1.ExecAction{Command: []string{"true"}}}}
+		}, field.ErrorTypeForbidden, "spec.containers[0].lifecycle.postStart.sleep"},
+		{"preStop without handler", func(s *corev1.PodSpec) {
+			c0(s).Lifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{}}
+		}, field.ErrorTypeRequired, "spec.containers[0].lifecycle.preStop"},
 		{"liveness success threshold", func(s *corev1.PodSpec) {
 			p := probe()
 			p.SuccessThreshold = 2

@@ -32,6 +32,8 @@ type worker struct {
 	removed bool        // gone from the pod sources: kill and end
 	running bool        // guarded by Manager.mu
 	wakeCh  chan struct{}
+	// hookCancel ends a running postStart hook, so a deleted pod does not wait for it.
+	hookCancel context.CancelFunc
 
 	orphan  *runtime.Container // an orphan's container, for its name and grace period
 	backoff map[string]*backoffEntry
@@ -62,6 +64,9 @@ func (w *worker) poke() {
 func (w *worker) update(pod *corev1.Pod) {
 	w.mu.Lock()
 	w.pod = pod
+	if pod.GetMetadata().GetDeletionTimestamp() != nil && w.hookCancel != nil {
+		w.hookCancel()
+	}
 	w.mu.Unlock()
 	w.poke()
 }
@@ -69,6 +74,9 @@ func (w *worker) update(pod *corev1.Pod) {
 func (w *worker) remove() {
 	w.mu.Lock()
 	w.removed = true
+	if w.hookCancel != nil {
+		w.hookCancel()
+	}
 	w.mu.Unlock()
 	w.poke()
 }
@@ -382,6 +390,21 @@ func (w *worker) startSandbox(ctx context.Context, pod *corev1.Pod, old []*runti
 	return sb, nil
 }
 
+// containerSpec is the spec of the pod's container called name; nil when unknown.
+func containerSpec(pod *corev1.Pod, name string) *corev1.Container {
+	for _, c := range pod.GetSpec().GetContainers() {
+		if c.GetName() == name {
+			return c
+		}
+	}
+	for _, c := range pod.GetSpec().GetInitContainers() {
+		if c.GetName() == name {
+			return c
+		}
+	}
+	return nil
+}
+
 func hostname(pod *corev1.Pod) string {
 	h := pod.GetSpec().GetHostname()
 	if h == "" {
@@ -427,7 +450,7 @@ func (w *worker) syncContainer(ctx context.Context, pod *corev1.Pod, sandbox *ru
 			return nil
 		}
 		w.m.rec.Eventf(pod, events.Normal, "Killing", "%s", reason)
-		if err := w.m.rt.StopContainer(ctx, cur.ID, time.Duration(gracePeriod(pod))*time.Second); err != nil {
+		if err := w.killContainer(ctx, pod, c, cur, sandbox.IP, time.Duration(gracePeriod(pod))*time.Second); err != nil {
 			return err
 		}
 		w.m.probes.Remove(cur.ID)
@@ -503,8 +526,15 @@ func (w *worker) startContainer(ctx context.Context, pod *corev1.Pod, sandbox *r
 		return nil
 	}
 	w.m.rec.Eventf(pod, events.Normal, "Started", "Started container %s", name)
+	started := time.Now()
+	if err := w.runPostStart(ctx, pod, c, id, sandbox.IP); err != nil {
+		if errors.Is(err, errPostStartHook) {
+			return nil // it exited; the next sync restarts it with back-off
+		}
+		return err
+	}
 	// Probes start now: until they pass, the container is neither started nor ready.
-	w.m.probes.Add(pod, c, id, sandbox.IP, time.Now())
+	w.m.probes.Add(pod, c, id, sandbox.IP, started)
 	delete(w.waiting, name)
 	klog.V(2).InfoS("Started container", "pod", klog.KObj(pod.GetMetadata()), "container", name, "attempt", attempt, "id", short(id))
 	return nil
@@ -560,6 +590,10 @@ func (w *worker) terminate(ctx context.Context, pod *corev1.Pod, removed bool, s
 	default:
 		grace = 30 * time.Second
 	}
+	podIP := w.podIP
+	if len(sandboxes) > 0 && sandboxes[0].State == runtime.StateRunning && sandboxes[0].IP != "" {
+		podIP = sandboxes[0].IP
+	}
 	var wg sync.WaitGroup
 	errs := make(chan error, 64)
 	for _, insts := range byName {
@@ -574,7 +608,7 @@ func (w *worker) terminate(ctx context.Context, pod *corev1.Pod, removed bool, s
 			go func(c *runtime.Container) {
 				defer wg.Done()
 				w.m.probes.Remove(c.ID)
-				if err := w.m.rt.StopContainer(ctx, c.ID, grace); err != nil {
+				if err := w.killContainer(ctx, pod, containerSpec(pod, c.ContainerName), c, podIP, grace); err != nil {
 					errs <- fmt.Errorf("stopping container %s: %w", c.ContainerName, err)
 				}
 			}(c)

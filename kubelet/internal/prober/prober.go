@@ -242,7 +242,7 @@ func (m *Manager) probe(ctx context.Context, t target, p *corev1.Probe, timeout 
 		if m.FakeNetwork {
 			return true, ""
 		}
-		port, err := resolvePort(p.GetTcpSocket().GetPort(), t.c)
+		port, err := ResolvePort(p.GetTcpSocket().GetPort(), t.c)
 		if err != nil {
 			return false, err.Error()
 		}
@@ -262,7 +262,7 @@ func (m *Manager) probe(ctx context.Context, t target, p *corev1.Probe, timeout 
 }
 
 func httpProbe(ctx context.Context, t target, g *corev1.HTTPGetAction) (bool, string) {
-	port, err := resolvePort(g.GetPort(), t.c)
+	port, err := ResolvePort(g.GetPort(), t.c)
 	if err != nil {
 		return false, err.Error()
 	}
@@ -304,8 +304,8 @@ func httpProbe(ctx context.Context, t target, g *corev1.HTTPGetAction) (bool, st
 	return false, fmt.Sprintf("HTTP probe failed with statuscode: %d", resp.StatusCode)
 }
 
-// resolvePort turns a probe's port (a number or a container port's name) into a number.
-func resolvePort(p interface {
+// ResolvePort turns a probe's or hook's port (a number or a container port's name) into a number.
+func ResolvePort(p interface {
 	AsString() string
 	IntValue() int
 }, c *corev1.Container) (int, error) {

@@ -1216,18 +1216,66 @@ func (x *Probe) GetTerminationGracePeriodSeconds() int64 {
 	return 0
 }
 
-type LifecycleHandler struct {
+// SleepAction pauses for seconds (upstream's lifecycle sleep action): a preStop hook that
+// needs no binary in the image.
+type SleepAction struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Exec          *ExecAction            `protobuf:"bytes,1,opt,name=exec,proto3" json:"exec,omitempty"`
-	HttpGet       *HTTPGetAction         `protobuf:"bytes,2,opt,name=http_get,json=httpGet,proto3" json:"http_get,omitempty"`
-	TcpSocket     *TCPSocketAction       `protobuf:"bytes,3,opt,name=tcp_socket,json=tcpSocket,proto3" json:"tcp_socket,omitempty"`
+	Seconds       int64                  `protobuf:"varint,1,opt,name=seconds,proto3" json:"seconds,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SleepAction) Reset() {
+	*x = SleepAction{}
+	mi := &file_api_core_v1_generated_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SleepAction) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SleepAction) ProtoMessage() {}
+
+func (x *SleepAction) ProtoReflect() protoreflect.Message {
+	mi := &file_api_core_v1_generated_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SleepAction.ProtoReflect.Descriptor instead.
+func (*SleepAction) Descriptor() ([]byte, []int) {
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *SleepAction) GetSeconds() int64 {
+	if x != nil {
+		return x.Seconds
+	}
+	return 0
+}
+
+type LifecycleHandler struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Exec    *ExecAction            `protobuf:"bytes,1,opt,name=exec,proto3" json:"exec,omitempty"`
+	HttpGet *HTTPGetAction         `protobuf:"bytes,2,opt,name=http_get,json=httpGet,proto3" json:"http_get,omitempty"`
+	// Accepted for compatibility, as upstream, but never run: a tcpSocket hook fails.
+	TcpSocket     *TCPSocketAction `protobuf:"bytes,3,opt,name=tcp_socket,json=tcpSocket,proto3" json:"tcp_socket,omitempty"`
+	Sleep         *SleepAction     `protobuf:"bytes,4,opt,name=sleep,proto3" json:"sleep,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *LifecycleHandler) Reset() {
 	*x = LifecycleHandler{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[19]
+	mi := &file_api_core_v1_generated_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1239,7 +1287,7 @@ func (x *LifecycleHandler) String() string {
 func (*LifecycleHandler) ProtoMessage() {}
 
 func (x *LifecycleHandler) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[19]
+	mi := &file_api_core_v1_generated_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1252,7 +1300,7 @@ func (x *LifecycleHandler) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LifecycleHandler.ProtoReflect.Descriptor instead.
 func (*LifecycleHandler) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{19}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *LifecycleHandler) GetExec() *ExecAction {
@@ -1276,6 +1324,13 @@ func (x *LifecycleHandler) GetTcpSocket() *TCPSocketAction {
 	return nil
 }
 
+func (x *LifecycleHandler) GetSleep() *SleepAction {
+	if x != nil {
+		return x.Sleep
+	}
+	return nil
+}
+
 type Lifecycle struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	PostStart     *LifecycleHandler      `protobuf:"bytes,1,opt,name=post_start,json=postStart,proto3" json:"post_start,omitempty"`
@@ -1286,7 +1341,7 @@ type Lifecycle struct {
 
 func (x *Lifecycle) Reset() {
 	*x = Lifecycle{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[20]
+	mi := &file_api_core_v1_generated_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1298,7 +1353,7 @@ func (x *Lifecycle) String() string {
 func (*Lifecycle) ProtoMessage() {}
 
 func (x *Lifecycle) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[20]
+	mi := &file_api_core_v1_generated_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1311,7 +1366,7 @@ func (x *Lifecycle) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Lifecycle.ProtoReflect.Descriptor instead.
 func (*Lifecycle) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{20}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *Lifecycle) GetPostStart() *LifecycleHandler {
@@ -1338,7 +1393,7 @@ type Capabilities struct {
 
 func (x *Capabilities) Reset() {
 	*x = Capabilities{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[21]
+	mi := &file_api_core_v1_generated_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1350,7 +1405,7 @@ func (x *Capabilities) String() string {
 func (*Capabilities) ProtoMessage() {}
 
 func (x *Capabilities) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[21]
+	mi := &file_api_core_v1_generated_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1363,7 +1418,7 @@ func (x *Capabilities) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Capabilities.ProtoReflect.Descriptor instead.
 func (*Capabilities) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{21}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *Capabilities) GetAdd() []string {
@@ -1395,7 +1450,7 @@ type SecurityContext struct {
 
 func (x *SecurityContext) Reset() {
 	*x = SecurityContext{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[22]
+	mi := &file_api_core_v1_generated_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1407,7 +1462,7 @@ func (x *SecurityContext) String() string {
 func (*SecurityContext) ProtoMessage() {}
 
 func (x *SecurityContext) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[22]
+	mi := &file_api_core_v1_generated_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1420,7 +1475,7 @@ func (x *SecurityContext) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecurityContext.ProtoReflect.Descriptor instead.
 func (*SecurityContext) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{22}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *SecurityContext) GetCapabilities() *Capabilities {
@@ -1485,7 +1540,7 @@ type PodSecurityContext struct {
 
 func (x *PodSecurityContext) Reset() {
 	*x = PodSecurityContext{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[23]
+	mi := &file_api_core_v1_generated_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1497,7 +1552,7 @@ func (x *PodSecurityContext) String() string {
 func (*PodSecurityContext) ProtoMessage() {}
 
 func (x *PodSecurityContext) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[23]
+	mi := &file_api_core_v1_generated_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1510,7 +1565,7 @@ func (x *PodSecurityContext) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodSecurityContext.ProtoReflect.Descriptor instead.
 func (*PodSecurityContext) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{23}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *PodSecurityContext) GetRunAsUser() int64 {
@@ -1579,7 +1634,7 @@ type Container struct {
 
 func (x *Container) Reset() {
 	*x = Container{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[24]
+	mi := &file_api_core_v1_generated_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1591,7 +1646,7 @@ func (x *Container) String() string {
 func (*Container) ProtoMessage() {}
 
 func (x *Container) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[24]
+	mi := &file_api_core_v1_generated_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1604,7 +1659,7 @@ func (x *Container) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Container.ProtoReflect.Descriptor instead.
 func (*Container) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{24}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *Container) GetName() string {
@@ -1765,7 +1820,7 @@ type EmptyDirVolumeSource struct {
 
 func (x *EmptyDirVolumeSource) Reset() {
 	*x = EmptyDirVolumeSource{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[25]
+	mi := &file_api_core_v1_generated_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1777,7 +1832,7 @@ func (x *EmptyDirVolumeSource) String() string {
 func (*EmptyDirVolumeSource) ProtoMessage() {}
 
 func (x *EmptyDirVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[25]
+	mi := &file_api_core_v1_generated_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1790,7 +1845,7 @@ func (x *EmptyDirVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EmptyDirVolumeSource.ProtoReflect.Descriptor instead.
 func (*EmptyDirVolumeSource) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{25}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *EmptyDirVolumeSource) GetMedium() string {
@@ -1818,7 +1873,7 @@ type HostPathVolumeSource struct {
 
 func (x *HostPathVolumeSource) Reset() {
 	*x = HostPathVolumeSource{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[26]
+	mi := &file_api_core_v1_generated_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1830,7 +1885,7 @@ func (x *HostPathVolumeSource) String() string {
 func (*HostPathVolumeSource) ProtoMessage() {}
 
 func (x *HostPathVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[26]
+	mi := &file_api_core_v1_generated_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1843,7 +1898,7 @@ func (x *HostPathVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HostPathVolumeSource.ProtoReflect.Descriptor instead.
 func (*HostPathVolumeSource) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{26}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *HostPathVolumeSource) GetPath() string {
@@ -1871,7 +1926,7 @@ type KeyToPath struct {
 
 func (x *KeyToPath) Reset() {
 	*x = KeyToPath{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[27]
+	mi := &file_api_core_v1_generated_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1883,7 +1938,7 @@ func (x *KeyToPath) String() string {
 func (*KeyToPath) ProtoMessage() {}
 
 func (x *KeyToPath) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[27]
+	mi := &file_api_core_v1_generated_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1896,7 +1951,7 @@ func (x *KeyToPath) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use KeyToPath.ProtoReflect.Descriptor instead.
 func (*KeyToPath) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{27}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *KeyToPath) GetKey() string {
@@ -1932,7 +1987,7 @@ type ConfigMapVolumeSource struct {
 
 func (x *ConfigMapVolumeSource) Reset() {
 	*x = ConfigMapVolumeSource{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[28]
+	mi := &file_api_core_v1_generated_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1944,7 +1999,7 @@ func (x *ConfigMapVolumeSource) String() string {
 func (*ConfigMapVolumeSource) ProtoMessage() {}
 
 func (x *ConfigMapVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[28]
+	mi := &file_api_core_v1_generated_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1957,7 +2012,7 @@ func (x *ConfigMapVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigMapVolumeSource.ProtoReflect.Descriptor instead.
 func (*ConfigMapVolumeSource) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{28}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *ConfigMapVolumeSource) GetName() string {
@@ -2000,7 +2055,7 @@ type SecretVolumeSource struct {
 
 func (x *SecretVolumeSource) Reset() {
 	*x = SecretVolumeSource{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[29]
+	mi := &file_api_core_v1_generated_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2012,7 +2067,7 @@ func (x *SecretVolumeSource) String() string {
 func (*SecretVolumeSource) ProtoMessage() {}
 
 func (x *SecretVolumeSource) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[29]
+	mi := &file_api_core_v1_generated_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2025,7 +2080,7 @@ func (x *SecretVolumeSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecretVolumeSource.ProtoReflect.Descriptor instead.
 func (*SecretVolumeSource) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{29}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *SecretVolumeSource) GetSecretName() string {
@@ -2069,7 +2124,7 @@ type Volume struct {
 
 func (x *Volume) Reset() {
 	*x = Volume{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[30]
+	mi := &file_api_core_v1_generated_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2081,7 +2136,7 @@ func (x *Volume) String() string {
 func (*Volume) ProtoMessage() {}
 
 func (x *Volume) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[30]
+	mi := &file_api_core_v1_generated_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2094,7 +2149,7 @@ func (x *Volume) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Volume.ProtoReflect.Descriptor instead.
 func (*Volume) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{30}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *Volume) GetName() string {
@@ -2144,7 +2199,7 @@ type NodeSelectorRequirement struct {
 
 func (x *NodeSelectorRequirement) Reset() {
 	*x = NodeSelectorRequirement{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[31]
+	mi := &file_api_core_v1_generated_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2156,7 +2211,7 @@ func (x *NodeSelectorRequirement) String() string {
 func (*NodeSelectorRequirement) ProtoMessage() {}
 
 func (x *NodeSelectorRequirement) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[31]
+	mi := &file_api_core_v1_generated_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2169,7 +2224,7 @@ func (x *NodeSelectorRequirement) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeSelectorRequirement.ProtoReflect.Descriptor instead.
 func (*NodeSelectorRequirement) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{31}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *NodeSelectorRequirement) GetKey() string {
@@ -2203,7 +2258,7 @@ type NodeSelectorTerm struct {
 
 func (x *NodeSelectorTerm) Reset() {
 	*x = NodeSelectorTerm{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[32]
+	mi := &file_api_core_v1_generated_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2215,7 +2270,7 @@ func (x *NodeSelectorTerm) String() string {
 func (*NodeSelectorTerm) ProtoMessage() {}
 
 func (x *NodeSelectorTerm) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[32]
+	mi := &file_api_core_v1_generated_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2228,7 +2283,7 @@ func (x *NodeSelectorTerm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeSelectorTerm.ProtoReflect.Descriptor instead.
 func (*NodeSelectorTerm) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{32}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{33}
 }
 
 func (x *NodeSelectorTerm) GetMatchExpressions() []*NodeSelectorRequirement {
@@ -2254,7 +2309,7 @@ type NodeSelector struct {
 
 func (x *NodeSelector) Reset() {
 	*x = NodeSelector{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[33]
+	mi := &file_api_core_v1_generated_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2266,7 +2321,7 @@ func (x *NodeSelector) String() string {
 func (*NodeSelector) ProtoMessage() {}
 
 func (x *NodeSelector) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[33]
+	mi := &file_api_core_v1_generated_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2279,7 +2334,7 @@ func (x *NodeSelector) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeSelector.ProtoReflect.Descriptor instead.
 func (*NodeSelector) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{33}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{34}
 }
 
 func (x *NodeSelector) GetNodeSelectorTerms() []*NodeSelectorTerm {
@@ -2299,7 +2354,7 @@ type PreferredSchedulingTerm struct {
 
 func (x *PreferredSchedulingTerm) Reset() {
 	*x = PreferredSchedulingTerm{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[34]
+	mi := &file_api_core_v1_generated_proto_msgTypes[35]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2311,7 +2366,7 @@ func (x *PreferredSchedulingTerm) String() string {
 func (*PreferredSchedulingTerm) ProtoMessage() {}
 
 func (x *PreferredSchedulingTerm) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[34]
+	mi := &file_api_core_v1_generated_proto_msgTypes[35]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2324,7 +2379,7 @@ func (x *PreferredSchedulingTerm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PreferredSchedulingTerm.ProtoReflect.Descriptor instead.
 func (*PreferredSchedulingTerm) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{34}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{35}
 }
 
 func (x *PreferredSchedulingTerm) GetWeight() int32 {
@@ -2351,7 +2406,7 @@ type NodeAffinity struct {
 
 func (x *NodeAffinity) Reset() {
 	*x = NodeAffinity{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[35]
+	mi := &file_api_core_v1_generated_proto_msgTypes[36]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2363,7 +2418,7 @@ func (x *NodeAffinity) String() string {
 func (*NodeAffinity) ProtoMessage() {}
 
 func (x *NodeAffinity) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[35]
+	mi := &file_api_core_v1_generated_proto_msgTypes[36]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2376,7 +2431,7 @@ func (x *NodeAffinity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeAffinity.ProtoReflect.Descriptor instead.
 func (*NodeAffinity) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{35}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{36}
 }
 
 func (x *NodeAffinity) GetRequiredDuringSchedulingIgnoredDuringExecution() *NodeSelector {
@@ -2405,7 +2460,7 @@ type PodAffinityTerm struct {
 
 func (x *PodAffinityTerm) Reset() {
 	*x = PodAffinityTerm{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[36]
+	mi := &file_api_core_v1_generated_proto_msgTypes[37]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2417,7 +2472,7 @@ func (x *PodAffinityTerm) String() string {
 func (*PodAffinityTerm) ProtoMessage() {}
 
 func (x *PodAffinityTerm) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[36]
+	mi := &file_api_core_v1_generated_proto_msgTypes[37]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2430,7 +2485,7 @@ func (x *PodAffinityTerm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodAffinityTerm.ProtoReflect.Descriptor instead.
 func (*PodAffinityTerm) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{36}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{37}
 }
 
 func (x *PodAffinityTerm) GetLabelSelector() *v1.LabelSelector {
@@ -2471,7 +2526,7 @@ type WeightedPodAffinityTerm struct {
 
 func (x *WeightedPodAffinityTerm) Reset() {
 	*x = WeightedPodAffinityTerm{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[37]
+	mi := &file_api_core_v1_generated_proto_msgTypes[38]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2483,7 +2538,7 @@ func (x *WeightedPodAffinityTerm) String() string {
 func (*WeightedPodAffinityTerm) ProtoMessage() {}
 
 func (x *WeightedPodAffinityTerm) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[37]
+	mi := &file_api_core_v1_generated_proto_msgTypes[38]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2496,7 +2551,7 @@ func (x *WeightedPodAffinityTerm) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WeightedPodAffinityTerm.ProtoReflect.Descriptor instead.
 func (*WeightedPodAffinityTerm) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{37}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{38}
 }
 
 func (x *WeightedPodAffinityTerm) GetWeight() int32 {
@@ -2523,7 +2578,7 @@ type PodAffinity struct {
 
 func (x *PodAffinity) Reset() {
 	*x = PodAffinity{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[38]
+	mi := &file_api_core_v1_generated_proto_msgTypes[39]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2535,7 +2590,7 @@ func (x *PodAffinity) String() string {
 func (*PodAffinity) ProtoMessage() {}
 
 func (x *PodAffinity) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[38]
+	mi := &file_api_core_v1_generated_proto_msgTypes[39]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2548,7 +2603,7 @@ func (x *PodAffinity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodAffinity.ProtoReflect.Descriptor instead.
 func (*PodAffinity) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{38}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{39}
 }
 
 func (x *PodAffinity) GetRequiredDuringSchedulingIgnoredDuringExecution() []*PodAffinityTerm {
@@ -2575,7 +2630,7 @@ type PodAntiAffinity struct {
 
 func (x *PodAntiAffinity) Reset() {
 	*x = PodAntiAffinity{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[39]
+	mi := &file_api_core_v1_generated_proto_msgTypes[40]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2587,7 +2642,7 @@ func (x *PodAntiAffinity) String() string {
 func (*PodAntiAffinity) ProtoMessage() {}
 
 func (x *PodAntiAffinity) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[39]
+	mi := &file_api_core_v1_generated_proto_msgTypes[40]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2600,7 +2655,7 @@ func (x *PodAntiAffinity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodAntiAffinity.ProtoReflect.Descriptor instead.
 func (*PodAntiAffinity) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{39}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{40}
 }
 
 func (x *PodAntiAffinity) GetRequiredDuringSchedulingIgnoredDuringExecution() []*PodAffinityTerm {
@@ -2628,7 +2683,7 @@ type Affinity struct {
 
 func (x *Affinity) Reset() {
 	*x = Affinity{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[40]
+	mi := &file_api_core_v1_generated_proto_msgTypes[41]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2640,7 +2695,7 @@ func (x *Affinity) String() string {
 func (*Affinity) ProtoMessage() {}
 
 func (x *Affinity) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[40]
+	mi := &file_api_core_v1_generated_proto_msgTypes[41]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2653,7 +2708,7 @@ func (x *Affinity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Affinity.ProtoReflect.Descriptor instead.
 func (*Affinity) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{40}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{41}
 }
 
 func (x *Affinity) GetNodeAffinity() *NodeAffinity {
@@ -2692,7 +2747,7 @@ type Toleration struct {
 
 func (x *Toleration) Reset() {
 	*x = Toleration{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[41]
+	mi := &file_api_core_v1_generated_proto_msgTypes[42]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2704,7 +2759,7 @@ func (x *Toleration) String() string {
 func (*Toleration) ProtoMessage() {}
 
 func (x *Toleration) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[41]
+	mi := &file_api_core_v1_generated_proto_msgTypes[42]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2717,7 +2772,7 @@ func (x *Toleration) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Toleration.ProtoReflect.Descriptor instead.
 func (*Toleration) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{41}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{42}
 }
 
 func (x *Toleration) GetKey() string {
@@ -2765,7 +2820,7 @@ type PodDNSConfigOption struct {
 
 func (x *PodDNSConfigOption) Reset() {
 	*x = PodDNSConfigOption{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[42]
+	mi := &file_api_core_v1_generated_proto_msgTypes[43]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2777,7 +2832,7 @@ func (x *PodDNSConfigOption) String() string {
 func (*PodDNSConfigOption) ProtoMessage() {}
 
 func (x *PodDNSConfigOption) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[42]
+	mi := &file_api_core_v1_generated_proto_msgTypes[43]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2790,7 +2845,7 @@ func (x *PodDNSConfigOption) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodDNSConfigOption.ProtoReflect.Descriptor instead.
 func (*PodDNSConfigOption) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{42}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{43}
 }
 
 func (x *PodDNSConfigOption) GetName() string {
@@ -2818,7 +2873,7 @@ type PodDNSConfig struct {
 
 func (x *PodDNSConfig) Reset() {
 	*x = PodDNSConfig{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[43]
+	mi := &file_api_core_v1_generated_proto_msgTypes[44]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2830,7 +2885,7 @@ func (x *PodDNSConfig) String() string {
 func (*PodDNSConfig) ProtoMessage() {}
 
 func (x *PodDNSConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[43]
+	mi := &file_api_core_v1_generated_proto_msgTypes[44]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2843,7 +2898,7 @@ func (x *PodDNSConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodDNSConfig.ProtoReflect.Descriptor instead.
 func (*PodDNSConfig) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{43}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{44}
 }
 
 func (x *PodDNSConfig) GetNameservers() []string {
@@ -2877,7 +2932,7 @@ type HostAlias struct {
 
 func (x *HostAlias) Reset() {
 	*x = HostAlias{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[44]
+	mi := &file_api_core_v1_generated_proto_msgTypes[45]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2889,7 +2944,7 @@ func (x *HostAlias) String() string {
 func (*HostAlias) ProtoMessage() {}
 
 func (x *HostAlias) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[44]
+	mi := &file_api_core_v1_generated_proto_msgTypes[45]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2902,7 +2957,7 @@ func (x *HostAlias) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HostAlias.ProtoReflect.Descriptor instead.
 func (*HostAlias) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{44}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{45}
 }
 
 func (x *HostAlias) GetIp() string {
@@ -2957,7 +3012,7 @@ type PodSpec struct {
 
 func (x *PodSpec) Reset() {
 	*x = PodSpec{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[45]
+	mi := &file_api_core_v1_generated_proto_msgTypes[46]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2969,7 +3024,7 @@ func (x *PodSpec) String() string {
 func (*PodSpec) ProtoMessage() {}
 
 func (x *PodSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[45]
+	mi := &file_api_core_v1_generated_proto_msgTypes[46]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2982,7 +3037,7 @@ func (x *PodSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodSpec.ProtoReflect.Descriptor instead.
 func (*PodSpec) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{45}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{46}
 }
 
 func (x *PodSpec) GetVolumes() []*Volume {
@@ -3197,7 +3252,7 @@ type PodCondition struct {
 
 func (x *PodCondition) Reset() {
 	*x = PodCondition{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[46]
+	mi := &file_api_core_v1_generated_proto_msgTypes[47]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3209,7 +3264,7 @@ func (x *PodCondition) String() string {
 func (*PodCondition) ProtoMessage() {}
 
 func (x *PodCondition) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[46]
+	mi := &file_api_core_v1_generated_proto_msgTypes[47]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3222,7 +3277,7 @@ func (x *PodCondition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodCondition.ProtoReflect.Descriptor instead.
 func (*PodCondition) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{46}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{47}
 }
 
 func (x *PodCondition) GetType() string {
@@ -3277,7 +3332,7 @@ type ContainerStateWaiting struct {
 
 func (x *ContainerStateWaiting) Reset() {
 	*x = ContainerStateWaiting{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[47]
+	mi := &file_api_core_v1_generated_proto_msgTypes[48]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3289,7 +3344,7 @@ func (x *ContainerStateWaiting) String() string {
 func (*ContainerStateWaiting) ProtoMessage() {}
 
 func (x *ContainerStateWaiting) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[47]
+	mi := &file_api_core_v1_generated_proto_msgTypes[48]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3302,7 +3357,7 @@ func (x *ContainerStateWaiting) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStateWaiting.ProtoReflect.Descriptor instead.
 func (*ContainerStateWaiting) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{47}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{48}
 }
 
 func (x *ContainerStateWaiting) GetReason() string {
@@ -3328,7 +3383,7 @@ type ContainerStateRunning struct {
 
 func (x *ContainerStateRunning) Reset() {
 	*x = ContainerStateRunning{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[48]
+	mi := &file_api_core_v1_generated_proto_msgTypes[49]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3340,7 +3395,7 @@ func (x *ContainerStateRunning) String() string {
 func (*ContainerStateRunning) ProtoMessage() {}
 
 func (x *ContainerStateRunning) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[48]
+	mi := &file_api_core_v1_generated_proto_msgTypes[49]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3353,7 +3408,7 @@ func (x *ContainerStateRunning) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStateRunning.ProtoReflect.Descriptor instead.
 func (*ContainerStateRunning) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{48}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{49}
 }
 
 func (x *ContainerStateRunning) GetStartedAt() *v1.Time {
@@ -3378,7 +3433,7 @@ type ContainerStateTerminated struct {
 
 func (x *ContainerStateTerminated) Reset() {
 	*x = ContainerStateTerminated{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[49]
+	mi := &file_api_core_v1_generated_proto_msgTypes[50]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3390,7 +3445,7 @@ func (x *ContainerStateTerminated) String() string {
 func (*ContainerStateTerminated) ProtoMessage() {}
 
 func (x *ContainerStateTerminated) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[49]
+	mi := &file_api_core_v1_generated_proto_msgTypes[50]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3403,7 +3458,7 @@ func (x *ContainerStateTerminated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStateTerminated.ProtoReflect.Descriptor instead.
 func (*ContainerStateTerminated) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{49}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{50}
 }
 
 func (x *ContainerStateTerminated) GetExitCode() int32 {
@@ -3466,7 +3521,7 @@ type ContainerState struct {
 
 func (x *ContainerState) Reset() {
 	*x = ContainerState{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[50]
+	mi := &file_api_core_v1_generated_proto_msgTypes[51]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3478,7 +3533,7 @@ func (x *ContainerState) String() string {
 func (*ContainerState) ProtoMessage() {}
 
 func (x *ContainerState) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[50]
+	mi := &file_api_core_v1_generated_proto_msgTypes[51]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3491,7 +3546,7 @@ func (x *ContainerState) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerState.ProtoReflect.Descriptor instead.
 func (*ContainerState) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{50}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{51}
 }
 
 func (x *ContainerState) GetWaiting() *ContainerStateWaiting {
@@ -3532,7 +3587,7 @@ type ContainerStatus struct {
 
 func (x *ContainerStatus) Reset() {
 	*x = ContainerStatus{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[51]
+	mi := &file_api_core_v1_generated_proto_msgTypes[52]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3544,7 +3599,7 @@ func (x *ContainerStatus) String() string {
 func (*ContainerStatus) ProtoMessage() {}
 
 func (x *ContainerStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[51]
+	mi := &file_api_core_v1_generated_proto_msgTypes[52]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3557,7 +3612,7 @@ func (x *ContainerStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerStatus.ProtoReflect.Descriptor instead.
 func (*ContainerStatus) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{51}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{52}
 }
 
 func (x *ContainerStatus) GetName() string {
@@ -3632,7 +3687,7 @@ type PodIP struct {
 
 func (x *PodIP) Reset() {
 	*x = PodIP{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[52]
+	mi := &file_api_core_v1_generated_proto_msgTypes[53]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3644,7 +3699,7 @@ func (x *PodIP) String() string {
 func (*PodIP) ProtoMessage() {}
 
 func (x *PodIP) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[52]
+	mi := &file_api_core_v1_generated_proto_msgTypes[53]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3657,7 +3712,7 @@ func (x *PodIP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodIP.ProtoReflect.Descriptor instead.
 func (*PodIP) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{52}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{53}
 }
 
 func (x *PodIP) GetIp() string {
@@ -3676,7 +3731,7 @@ type HostIP struct {
 
 func (x *HostIP) Reset() {
 	*x = HostIP{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[53]
+	mi := &file_api_core_v1_generated_proto_msgTypes[54]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3688,7 +3743,7 @@ func (x *HostIP) String() string {
 func (*HostIP) ProtoMessage() {}
 
 func (x *HostIP) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[53]
+	mi := &file_api_core_v1_generated_proto_msgTypes[54]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3701,7 +3756,7 @@ func (x *HostIP) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use HostIP.ProtoReflect.Descriptor instead.
 func (*HostIP) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{53}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{54}
 }
 
 func (x *HostIP) GetIp() string {
@@ -3734,7 +3789,7 @@ type PodStatus struct {
 
 func (x *PodStatus) Reset() {
 	*x = PodStatus{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[54]
+	mi := &file_api_core_v1_generated_proto_msgTypes[55]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3746,7 +3801,7 @@ func (x *PodStatus) String() string {
 func (*PodStatus) ProtoMessage() {}
 
 func (x *PodStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[54]
+	mi := &file_api_core_v1_generated_proto_msgTypes[55]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3759,7 +3814,7 @@ func (x *PodStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodStatus.ProtoReflect.Descriptor instead.
 func (*PodStatus) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{54}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{55}
 }
 
 func (x *PodStatus) GetPhase() string {
@@ -3864,7 +3919,7 @@ type Pod struct {
 
 func (x *Pod) Reset() {
 	*x = Pod{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[55]
+	mi := &file_api_core_v1_generated_proto_msgTypes[56]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3876,7 +3931,7 @@ func (x *Pod) String() string {
 func (*Pod) ProtoMessage() {}
 
 func (x *Pod) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[55]
+	mi := &file_api_core_v1_generated_proto_msgTypes[56]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3889,7 +3944,7 @@ func (x *Pod) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Pod.ProtoReflect.Descriptor instead.
 func (*Pod) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{55}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{56}
 }
 
 func (x *Pod) GetMetadata() *v1.ObjectMeta {
@@ -3923,7 +3978,7 @@ type PodTemplateSpec struct {
 
 func (x *PodTemplateSpec) Reset() {
 	*x = PodTemplateSpec{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[56]
+	mi := &file_api_core_v1_generated_proto_msgTypes[57]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3935,7 +3990,7 @@ func (x *PodTemplateSpec) String() string {
 func (*PodTemplateSpec) ProtoMessage() {}
 
 func (x *PodTemplateSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[56]
+	mi := &file_api_core_v1_generated_proto_msgTypes[57]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -3948,7 +4003,7 @@ func (x *PodTemplateSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodTemplateSpec.ProtoReflect.Descriptor instead.
 func (*PodTemplateSpec) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{56}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{57}
 }
 
 func (x *PodTemplateSpec) GetMetadata() *v1.ObjectMeta {
@@ -3976,7 +4031,7 @@ type Binding struct {
 
 func (x *Binding) Reset() {
 	*x = Binding{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[57]
+	mi := &file_api_core_v1_generated_proto_msgTypes[58]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -3988,7 +4043,7 @@ func (x *Binding) String() string {
 func (*Binding) ProtoMessage() {}
 
 func (x *Binding) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[57]
+	mi := &file_api_core_v1_generated_proto_msgTypes[58]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4001,7 +4056,7 @@ func (x *Binding) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Binding.ProtoReflect.Descriptor instead.
 func (*Binding) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{57}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{58}
 }
 
 func (x *Binding) GetMetadata() *v1.ObjectMeta {
@@ -4031,7 +4086,7 @@ type Taint struct {
 
 func (x *Taint) Reset() {
 	*x = Taint{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[58]
+	mi := &file_api_core_v1_generated_proto_msgTypes[59]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4043,7 +4098,7 @@ func (x *Taint) String() string {
 func (*Taint) ProtoMessage() {}
 
 func (x *Taint) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[58]
+	mi := &file_api_core_v1_generated_proto_msgTypes[59]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4056,7 +4111,7 @@ func (x *Taint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Taint.ProtoReflect.Descriptor instead.
 func (*Taint) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{58}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{59}
 }
 
 func (x *Taint) GetKey() string {
@@ -4100,7 +4155,7 @@ type NodeSpec struct {
 
 func (x *NodeSpec) Reset() {
 	*x = NodeSpec{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[59]
+	mi := &file_api_core_v1_generated_proto_msgTypes[60]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4112,7 +4167,7 @@ func (x *NodeSpec) String() string {
 func (*NodeSpec) ProtoMessage() {}
 
 func (x *NodeSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[59]
+	mi := &file_api_core_v1_generated_proto_msgTypes[60]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4125,7 +4180,7 @@ func (x *NodeSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeSpec.ProtoReflect.Descriptor instead.
 func (*NodeSpec) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{59}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{60}
 }
 
 func (x *NodeSpec) GetPodCidr() string {
@@ -4178,7 +4233,7 @@ type NodeCondition struct {
 
 func (x *NodeCondition) Reset() {
 	*x = NodeCondition{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[60]
+	mi := &file_api_core_v1_generated_proto_msgTypes[61]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4190,7 +4245,7 @@ func (x *NodeCondition) String() string {
 func (*NodeCondition) ProtoMessage() {}
 
 func (x *NodeCondition) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[60]
+	mi := &file_api_core_v1_generated_proto_msgTypes[61]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4203,7 +4258,7 @@ func (x *NodeCondition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeCondition.ProtoReflect.Descriptor instead.
 func (*NodeCondition) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{60}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{61}
 }
 
 func (x *NodeCondition) GetType() string {
@@ -4259,7 +4314,7 @@ type NodeAddress struct {
 
 func (x *NodeAddress) Reset() {
 	*x = NodeAddress{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[61]
+	mi := &file_api_core_v1_generated_proto_msgTypes[62]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4271,7 +4326,7 @@ func (x *NodeAddress) String() string {
 func (*NodeAddress) ProtoMessage() {}
 
 func (x *NodeAddress) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[61]
+	mi := &file_api_core_v1_generated_proto_msgTypes[62]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4284,7 +4339,7 @@ func (x *NodeAddress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeAddress.ProtoReflect.Descriptor instead.
 func (*NodeAddress) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{61}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{62}
 }
 
 func (x *NodeAddress) GetType() string {
@@ -4310,7 +4365,7 @@ type DaemonEndpoint struct {
 
 func (x *DaemonEndpoint) Reset() {
 	*x = DaemonEndpoint{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[62]
+	mi := &file_api_core_v1_generated_proto_msgTypes[63]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4322,7 +4377,7 @@ func (x *DaemonEndpoint) String() string {
 func (*DaemonEndpoint) ProtoMessage() {}
 
 func (x *DaemonEndpoint) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[62]
+	mi := &file_api_core_v1_generated_proto_msgTypes[63]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4335,7 +4390,7 @@ func (x *DaemonEndpoint) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DaemonEndpoint.ProtoReflect.Descriptor instead.
 func (*DaemonEndpoint) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{62}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{63}
 }
 
 func (x *DaemonEndpoint) GetPort() int32 {
@@ -4354,7 +4409,7 @@ type NodeDaemonEndpoints struct {
 
 func (x *NodeDaemonEndpoints) Reset() {
 	*x = NodeDaemonEndpoints{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[63]
+	mi := &file_api_core_v1_generated_proto_msgTypes[64]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4366,7 +4421,7 @@ func (x *NodeDaemonEndpoints) String() string {
 func (*NodeDaemonEndpoints) ProtoMessage() {}
 
 func (x *NodeDaemonEndpoints) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[63]
+	mi := &file_api_core_v1_generated_proto_msgTypes[64]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4379,7 +4434,7 @@ func (x *NodeDaemonEndpoints) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeDaemonEndpoints.ProtoReflect.Descriptor instead.
 func (*NodeDaemonEndpoints) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{63}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{64}
 }
 
 func (x *NodeDaemonEndpoints) GetKubeletEndpoint() *DaemonEndpoint {
@@ -4407,7 +4462,7 @@ type NodeSystemInfo struct {
 
 func (x *NodeSystemInfo) Reset() {
 	*x = NodeSystemInfo{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[64]
+	mi := &file_api_core_v1_generated_proto_msgTypes[65]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4419,7 +4474,7 @@ func (x *NodeSystemInfo) String() string {
 func (*NodeSystemInfo) ProtoMessage() {}
 
 func (x *NodeSystemInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[64]
+	mi := &file_api_core_v1_generated_proto_msgTypes[65]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4432,7 +4487,7 @@ func (x *NodeSystemInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeSystemInfo.ProtoReflect.Descriptor instead.
 func (*NodeSystemInfo) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{64}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{65}
 }
 
 func (x *NodeSystemInfo) GetMachineId() string {
@@ -4515,7 +4570,7 @@ type ContainerImage struct {
 
 func (x *ContainerImage) Reset() {
 	*x = ContainerImage{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[65]
+	mi := &file_api_core_v1_generated_proto_msgTypes[66]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4527,7 +4582,7 @@ func (x *ContainerImage) String() string {
 func (*ContainerImage) ProtoMessage() {}
 
 func (x *ContainerImage) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[65]
+	mi := &file_api_core_v1_generated_proto_msgTypes[66]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4540,7 +4595,7 @@ func (x *ContainerImage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ContainerImage.ProtoReflect.Descriptor instead.
 func (*ContainerImage) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{65}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{66}
 }
 
 func (x *ContainerImage) GetNames() []string {
@@ -4573,7 +4628,7 @@ type NodeStatus struct {
 
 func (x *NodeStatus) Reset() {
 	*x = NodeStatus{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[66]
+	mi := &file_api_core_v1_generated_proto_msgTypes[67]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4585,7 +4640,7 @@ func (x *NodeStatus) String() string {
 func (*NodeStatus) ProtoMessage() {}
 
 func (x *NodeStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[66]
+	mi := &file_api_core_v1_generated_proto_msgTypes[67]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4598,7 +4653,7 @@ func (x *NodeStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NodeStatus.ProtoReflect.Descriptor instead.
 func (*NodeStatus) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{66}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{67}
 }
 
 func (x *NodeStatus) GetCapacity() map[string]*v1.Quantity {
@@ -4668,7 +4723,7 @@ type Node struct {
 
 func (x *Node) Reset() {
 	*x = Node{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[67]
+	mi := &file_api_core_v1_generated_proto_msgTypes[68]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4680,7 +4735,7 @@ func (x *Node) String() string {
 func (*Node) ProtoMessage() {}
 
 func (x *Node) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[67]
+	mi := &file_api_core_v1_generated_proto_msgTypes[68]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4693,7 +4748,7 @@ func (x *Node) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Node.ProtoReflect.Descriptor instead.
 func (*Node) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{67}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{68}
 }
 
 func (x *Node) GetMetadata() *v1.ObjectMeta {
@@ -4732,7 +4787,7 @@ type ServicePort struct {
 
 func (x *ServicePort) Reset() {
 	*x = ServicePort{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[68]
+	mi := &file_api_core_v1_generated_proto_msgTypes[69]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4744,7 +4799,7 @@ func (x *ServicePort) String() string {
 func (*ServicePort) ProtoMessage() {}
 
 func (x *ServicePort) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[68]
+	mi := &file_api_core_v1_generated_proto_msgTypes[69]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4757,7 +4812,7 @@ func (x *ServicePort) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServicePort.ProtoReflect.Descriptor instead.
 func (*ServicePort) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{68}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{69}
 }
 
 func (x *ServicePort) GetName() string {
@@ -4811,7 +4866,7 @@ type ClientIPConfig struct {
 
 func (x *ClientIPConfig) Reset() {
 	*x = ClientIPConfig{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[69]
+	mi := &file_api_core_v1_generated_proto_msgTypes[70]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4823,7 +4878,7 @@ func (x *ClientIPConfig) String() string {
 func (*ClientIPConfig) ProtoMessage() {}
 
 func (x *ClientIPConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[69]
+	mi := &file_api_core_v1_generated_proto_msgTypes[70]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4836,7 +4891,7 @@ func (x *ClientIPConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClientIPConfig.ProtoReflect.Descriptor instead.
 func (*ClientIPConfig) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{69}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{70}
 }
 
 func (x *ClientIPConfig) GetTimeoutSeconds() int32 {
@@ -4855,7 +4910,7 @@ type SessionAffinityConfig struct {
 
 func (x *SessionAffinityConfig) Reset() {
 	*x = SessionAffinityConfig{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[70]
+	mi := &file_api_core_v1_generated_proto_msgTypes[71]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4867,7 +4922,7 @@ func (x *SessionAffinityConfig) String() string {
 func (*SessionAffinityConfig) ProtoMessage() {}
 
 func (x *SessionAffinityConfig) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[70]
+	mi := &file_api_core_v1_generated_proto_msgTypes[71]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4880,7 +4935,7 @@ func (x *SessionAffinityConfig) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionAffinityConfig.ProtoReflect.Descriptor instead.
 func (*SessionAffinityConfig) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{70}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{71}
 }
 
 func (x *SessionAffinityConfig) GetClientIp() *ClientIPConfig {
@@ -4917,7 +4972,7 @@ type ServiceSpec struct {
 
 func (x *ServiceSpec) Reset() {
 	*x = ServiceSpec{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[71]
+	mi := &file_api_core_v1_generated_proto_msgTypes[72]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -4929,7 +4984,7 @@ func (x *ServiceSpec) String() string {
 func (*ServiceSpec) ProtoMessage() {}
 
 func (x *ServiceSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[71]
+	mi := &file_api_core_v1_generated_proto_msgTypes[72]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -4942,7 +4997,7 @@ func (x *ServiceSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceSpec.ProtoReflect.Descriptor instead.
 func (*ServiceSpec) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{71}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{72}
 }
 
 func (x *ServiceSpec) GetPorts() []*ServicePort {
@@ -5060,7 +5115,7 @@ type LoadBalancerIngress struct {
 
 func (x *LoadBalancerIngress) Reset() {
 	*x = LoadBalancerIngress{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[72]
+	mi := &file_api_core_v1_generated_proto_msgTypes[73]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5072,7 +5127,7 @@ func (x *LoadBalancerIngress) String() string {
 func (*LoadBalancerIngress) ProtoMessage() {}
 
 func (x *LoadBalancerIngress) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[72]
+	mi := &file_api_core_v1_generated_proto_msgTypes[73]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5085,7 +5140,7 @@ func (x *LoadBalancerIngress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadBalancerIngress.ProtoReflect.Descriptor instead.
 func (*LoadBalancerIngress) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{72}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{73}
 }
 
 func (x *LoadBalancerIngress) GetIp() string {
@@ -5111,7 +5166,7 @@ type LoadBalancerStatus struct {
 
 func (x *LoadBalancerStatus) Reset() {
 	*x = LoadBalancerStatus{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[73]
+	mi := &file_api_core_v1_generated_proto_msgTypes[74]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5123,7 +5178,7 @@ func (x *LoadBalancerStatus) String() string {
 func (*LoadBalancerStatus) ProtoMessage() {}
 
 func (x *LoadBalancerStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[73]
+	mi := &file_api_core_v1_generated_proto_msgTypes[74]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5136,7 +5191,7 @@ func (x *LoadBalancerStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoadBalancerStatus.ProtoReflect.Descriptor instead.
 func (*LoadBalancerStatus) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{73}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{74}
 }
 
 func (x *LoadBalancerStatus) GetIngress() []*LoadBalancerIngress {
@@ -5155,7 +5210,7 @@ type ServiceStatus struct {
 
 func (x *ServiceStatus) Reset() {
 	*x = ServiceStatus{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[74]
+	mi := &file_api_core_v1_generated_proto_msgTypes[75]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5167,7 +5222,7 @@ func (x *ServiceStatus) String() string {
 func (*ServiceStatus) ProtoMessage() {}
 
 func (x *ServiceStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[74]
+	mi := &file_api_core_v1_generated_proto_msgTypes[75]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5180,7 +5235,7 @@ func (x *ServiceStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceStatus.ProtoReflect.Descriptor instead.
 func (*ServiceStatus) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{74}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{75}
 }
 
 func (x *ServiceStatus) GetLoadBalancer() *LoadBalancerStatus {
@@ -5201,7 +5256,7 @@ type Service struct {
 
 func (x *Service) Reset() {
 	*x = Service{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[75]
+	mi := &file_api_core_v1_generated_proto_msgTypes[76]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5213,7 +5268,7 @@ func (x *Service) String() string {
 func (*Service) ProtoMessage() {}
 
 func (x *Service) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[75]
+	mi := &file_api_core_v1_generated_proto_msgTypes[76]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5226,7 +5281,7 @@ func (x *Service) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Service.ProtoReflect.Descriptor instead.
 func (*Service) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{75}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{76}
 }
 
 func (x *Service) GetMetadata() *v1.ObjectMeta {
@@ -5262,7 +5317,7 @@ type EndpointAddress struct {
 
 func (x *EndpointAddress) Reset() {
 	*x = EndpointAddress{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[76]
+	mi := &file_api_core_v1_generated_proto_msgTypes[77]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5274,7 +5329,7 @@ func (x *EndpointAddress) String() string {
 func (*EndpointAddress) ProtoMessage() {}
 
 func (x *EndpointAddress) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[76]
+	mi := &file_api_core_v1_generated_proto_msgTypes[77]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5287,7 +5342,7 @@ func (x *EndpointAddress) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointAddress.ProtoReflect.Descriptor instead.
 func (*EndpointAddress) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{76}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{77}
 }
 
 func (x *EndpointAddress) GetIp() string {
@@ -5330,7 +5385,7 @@ type EndpointPort struct {
 
 func (x *EndpointPort) Reset() {
 	*x = EndpointPort{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[77]
+	mi := &file_api_core_v1_generated_proto_msgTypes[78]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5342,7 +5397,7 @@ func (x *EndpointPort) String() string {
 func (*EndpointPort) ProtoMessage() {}
 
 func (x *EndpointPort) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[77]
+	mi := &file_api_core_v1_generated_proto_msgTypes[78]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5355,7 +5410,7 @@ func (x *EndpointPort) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointPort.ProtoReflect.Descriptor instead.
 func (*EndpointPort) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{77}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{78}
 }
 
 func (x *EndpointPort) GetName() string {
@@ -5397,7 +5452,7 @@ type EndpointSubset struct {
 
 func (x *EndpointSubset) Reset() {
 	*x = EndpointSubset{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[78]
+	mi := &file_api_core_v1_generated_proto_msgTypes[79]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5409,7 +5464,7 @@ func (x *EndpointSubset) String() string {
 func (*EndpointSubset) ProtoMessage() {}
 
 func (x *EndpointSubset) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[78]
+	mi := &file_api_core_v1_generated_proto_msgTypes[79]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5422,7 +5477,7 @@ func (x *EndpointSubset) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EndpointSubset.ProtoReflect.Descriptor instead.
 func (*EndpointSubset) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{78}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{79}
 }
 
 func (x *EndpointSubset) GetAddresses() []*EndpointAddress {
@@ -5456,7 +5511,7 @@ type Endpoints struct {
 
 func (x *Endpoints) Reset() {
 	*x = Endpoints{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[79]
+	mi := &file_api_core_v1_generated_proto_msgTypes[80]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5468,7 +5523,7 @@ func (x *Endpoints) String() string {
 func (*Endpoints) ProtoMessage() {}
 
 func (x *Endpoints) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[79]
+	mi := &file_api_core_v1_generated_proto_msgTypes[80]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5481,7 +5536,7 @@ func (x *Endpoints) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Endpoints.ProtoReflect.Descriptor instead.
 func (*Endpoints) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{79}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{80}
 }
 
 func (x *Endpoints) GetMetadata() *v1.ObjectMeta {
@@ -5507,7 +5562,7 @@ type NamespaceSpec struct {
 
 func (x *NamespaceSpec) Reset() {
 	*x = NamespaceSpec{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[80]
+	mi := &file_api_core_v1_generated_proto_msgTypes[81]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5519,7 +5574,7 @@ func (x *NamespaceSpec) String() string {
 func (*NamespaceSpec) ProtoMessage() {}
 
 func (x *NamespaceSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[80]
+	mi := &file_api_core_v1_generated_proto_msgTypes[81]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5532,7 +5587,7 @@ func (x *NamespaceSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NamespaceSpec.ProtoReflect.Descriptor instead.
 func (*NamespaceSpec) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{80}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{81}
 }
 
 func (x *NamespaceSpec) GetFinalizers() []string {
@@ -5555,7 +5610,7 @@ type NamespaceCondition struct {
 
 func (x *NamespaceCondition) Reset() {
 	*x = NamespaceCondition{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[81]
+	mi := &file_api_core_v1_generated_proto_msgTypes[82]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5567,7 +5622,7 @@ func (x *NamespaceCondition) String() string {
 func (*NamespaceCondition) ProtoMessage() {}
 
 func (x *NamespaceCondition) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[81]
+	mi := &file_api_core_v1_generated_proto_msgTypes[82]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5580,7 +5635,7 @@ func (x *NamespaceCondition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NamespaceCondition.ProtoReflect.Descriptor instead.
 func (*NamespaceCondition) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{81}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{82}
 }
 
 func (x *NamespaceCondition) GetType() string {
@@ -5629,7 +5684,7 @@ type NamespaceStatus struct {
 
 func (x *NamespaceStatus) Reset() {
 	*x = NamespaceStatus{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[82]
+	mi := &file_api_core_v1_generated_proto_msgTypes[83]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5641,7 +5696,7 @@ func (x *NamespaceStatus) String() string {
 func (*NamespaceStatus) ProtoMessage() {}
 
 func (x *NamespaceStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[82]
+	mi := &file_api_core_v1_generated_proto_msgTypes[83]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5654,7 +5709,7 @@ func (x *NamespaceStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NamespaceStatus.ProtoReflect.Descriptor instead.
 func (*NamespaceStatus) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{82}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{83}
 }
 
 func (x *NamespaceStatus) GetPhase() string {
@@ -5682,7 +5737,7 @@ type Namespace struct {
 
 func (x *Namespace) Reset() {
 	*x = Namespace{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[83]
+	mi := &file_api_core_v1_generated_proto_msgTypes[84]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5694,7 +5749,7 @@ func (x *Namespace) String() string {
 func (*Namespace) ProtoMessage() {}
 
 func (x *Namespace) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[83]
+	mi := &file_api_core_v1_generated_proto_msgTypes[84]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5707,7 +5762,7 @@ func (x *Namespace) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Namespace.ProtoReflect.Descriptor instead.
 func (*Namespace) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{83}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{84}
 }
 
 func (x *Namespace) GetMetadata() *v1.ObjectMeta {
@@ -5743,7 +5798,7 @@ type ServiceAccount struct {
 
 func (x *ServiceAccount) Reset() {
 	*x = ServiceAccount{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[84]
+	mi := &file_api_core_v1_generated_proto_msgTypes[85]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5755,7 +5810,7 @@ func (x *ServiceAccount) String() string {
 func (*ServiceAccount) ProtoMessage() {}
 
 func (x *ServiceAccount) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[84]
+	mi := &file_api_core_v1_generated_proto_msgTypes[85]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5768,7 +5823,7 @@ func (x *ServiceAccount) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceAccount.ProtoReflect.Descriptor instead.
 func (*ServiceAccount) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{84}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{85}
 }
 
 func (x *ServiceAccount) GetMetadata() *v1.ObjectMeta {
@@ -5811,7 +5866,7 @@ type ConfigMap struct {
 
 func (x *ConfigMap) Reset() {
 	*x = ConfigMap{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[85]
+	mi := &file_api_core_v1_generated_proto_msgTypes[86]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5823,7 +5878,7 @@ func (x *ConfigMap) String() string {
 func (*ConfigMap) ProtoMessage() {}
 
 func (x *ConfigMap) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[85]
+	mi := &file_api_core_v1_generated_proto_msgTypes[86]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5836,7 +5891,7 @@ func (x *ConfigMap) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfigMap.ProtoReflect.Descriptor instead.
 func (*ConfigMap) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{85}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{86}
 }
 
 func (x *ConfigMap) GetMetadata() *v1.ObjectMeta {
@@ -5882,7 +5937,7 @@ type Secret struct {
 
 func (x *Secret) Reset() {
 	*x = Secret{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[86]
+	mi := &file_api_core_v1_generated_proto_msgTypes[87]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5894,7 +5949,7 @@ func (x *Secret) String() string {
 func (*Secret) ProtoMessage() {}
 
 func (x *Secret) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[86]
+	mi := &file_api_core_v1_generated_proto_msgTypes[87]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5907,7 +5962,7 @@ func (x *Secret) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Secret.ProtoReflect.Descriptor instead.
 func (*Secret) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{86}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{87}
 }
 
 func (x *Secret) GetMetadata() *v1.ObjectMeta {
@@ -5957,7 +6012,7 @@ type ReplicationControllerSpec struct {
 
 func (x *ReplicationControllerSpec) Reset() {
 	*x = ReplicationControllerSpec{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[87]
+	mi := &file_api_core_v1_generated_proto_msgTypes[88]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -5969,7 +6024,7 @@ func (x *ReplicationControllerSpec) String() string {
 func (*ReplicationControllerSpec) ProtoMessage() {}
 
 func (x *ReplicationControllerSpec) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[87]
+	mi := &file_api_core_v1_generated_proto_msgTypes[88]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -5982,7 +6037,7 @@ func (x *ReplicationControllerSpec) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicationControllerSpec.ProtoReflect.Descriptor instead.
 func (*ReplicationControllerSpec) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{87}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{88}
 }
 
 func (x *ReplicationControllerSpec) GetReplicas() int32 {
@@ -6026,7 +6081,7 @@ type ReplicationControllerCondition struct {
 
 func (x *ReplicationControllerCondition) Reset() {
 	*x = ReplicationControllerCondition{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[88]
+	mi := &file_api_core_v1_generated_proto_msgTypes[89]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6038,7 +6093,7 @@ func (x *ReplicationControllerCondition) String() string {
 func (*ReplicationControllerCondition) ProtoMessage() {}
 
 func (x *ReplicationControllerCondition) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[88]
+	mi := &file_api_core_v1_generated_proto_msgTypes[89]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6051,7 +6106,7 @@ func (x *ReplicationControllerCondition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicationControllerCondition.ProtoReflect.Descriptor instead.
 func (*ReplicationControllerCondition) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{88}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{89}
 }
 
 func (x *ReplicationControllerCondition) GetType() string {
@@ -6103,7 +6158,7 @@ type ReplicationControllerStatus struct {
 
 func (x *ReplicationControllerStatus) Reset() {
 	*x = ReplicationControllerStatus{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[89]
+	mi := &file_api_core_v1_generated_proto_msgTypes[90]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6115,7 +6170,7 @@ func (x *ReplicationControllerStatus) String() string {
 func (*ReplicationControllerStatus) ProtoMessage() {}
 
 func (x *ReplicationControllerStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[89]
+	mi := &file_api_core_v1_generated_proto_msgTypes[90]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6128,7 +6183,7 @@ func (x *ReplicationControllerStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicationControllerStatus.ProtoReflect.Descriptor instead.
 func (*ReplicationControllerStatus) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{89}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{90}
 }
 
 func (x *ReplicationControllerStatus) GetReplicas() int32 {
@@ -6184,7 +6239,7 @@ type ReplicationController struct {
 
 func (x *ReplicationController) Reset() {
 	*x = ReplicationController{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[90]
+	mi := &file_api_core_v1_generated_proto_msgTypes[91]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6196,7 +6251,7 @@ func (x *ReplicationController) String() string {
 func (*ReplicationController) ProtoMessage() {}
 
 func (x *ReplicationController) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[90]
+	mi := &file_api_core_v1_generated_proto_msgTypes[91]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6209,7 +6264,7 @@ func (x *ReplicationController) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReplicationController.ProtoReflect.Descriptor instead.
 func (*ReplicationController) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{90}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{91}
 }
 
 func (x *ReplicationController) GetMetadata() *v1.ObjectMeta {
@@ -6243,7 +6298,7 @@ type EventSource struct {
 
 func (x *EventSource) Reset() {
 	*x = EventSource{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[91]
+	mi := &file_api_core_v1_generated_proto_msgTypes[92]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6255,7 +6310,7 @@ func (x *EventSource) String() string {
 func (*EventSource) ProtoMessage() {}
 
 func (x *EventSource) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[91]
+	mi := &file_api_core_v1_generated_proto_msgTypes[92]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6268,7 +6323,7 @@ func (x *EventSource) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventSource.ProtoReflect.Descriptor instead.
 func (*EventSource) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{91}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{92}
 }
 
 func (x *EventSource) GetComponent() string {
@@ -6295,7 +6350,7 @@ type EventSeries struct {
 
 func (x *EventSeries) Reset() {
 	*x = EventSeries{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[92]
+	mi := &file_api_core_v1_generated_proto_msgTypes[93]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6307,7 +6362,7 @@ func (x *EventSeries) String() string {
 func (*EventSeries) ProtoMessage() {}
 
 func (x *EventSeries) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[92]
+	mi := &file_api_core_v1_generated_proto_msgTypes[93]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6320,7 +6375,7 @@ func (x *EventSeries) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use EventSeries.ProtoReflect.Descriptor instead.
 func (*EventSeries) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{92}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{93}
 }
 
 func (x *EventSeries) GetCount() int32 {
@@ -6361,7 +6416,7 @@ type Event struct {
 
 func (x *Event) Reset() {
 	*x = Event{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[93]
+	mi := &file_api_core_v1_generated_proto_msgTypes[94]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6373,7 +6428,7 @@ func (x *Event) String() string {
 func (*Event) ProtoMessage() {}
 
 func (x *Event) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[93]
+	mi := &file_api_core_v1_generated_proto_msgTypes[94]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6386,7 +6441,7 @@ func (x *Event) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Event.ProtoReflect.Descriptor instead.
 func (*Event) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{93}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{94}
 }
 
 func (x *Event) GetMetadata() *v1.ObjectMeta {
@@ -6507,7 +6562,7 @@ type ComponentCondition struct {
 
 func (x *ComponentCondition) Reset() {
 	*x = ComponentCondition{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[94]
+	mi := &file_api_core_v1_generated_proto_msgTypes[95]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6519,7 +6574,7 @@ func (x *ComponentCondition) String() string {
 func (*ComponentCondition) ProtoMessage() {}
 
 func (x *ComponentCondition) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[94]
+	mi := &file_api_core_v1_generated_proto_msgTypes[95]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6532,7 +6587,7 @@ func (x *ComponentCondition) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ComponentCondition.ProtoReflect.Descriptor instead.
 func (*ComponentCondition) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{94}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{95}
 }
 
 func (x *ComponentCondition) GetType() string {
@@ -6573,7 +6628,7 @@ type ComponentStatus struct {
 
 func (x *ComponentStatus) Reset() {
 	*x = ComponentStatus{}
-	mi := &file_api_core_v1_generated_proto_msgTypes[95]
+	mi := &file_api_core_v1_generated_proto_msgTypes[96]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -6585,7 +6640,7 @@ func (x *ComponentStatus) String() string {
 func (*ComponentStatus) ProtoMessage() {}
 
 func (x *ComponentStatus) ProtoReflect() protoreflect.Message {
-	mi := &file_api_core_v1_generated_proto_msgTypes[95]
+	mi := &file_api_core_v1_generated_proto_msgTypes[96]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -6598,7 +6653,7 @@ func (x *ComponentStatus) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ComponentStatus.ProtoReflect.Descriptor instead.
 func (*ComponentStatus) Descriptor() ([]byte, []int) {
-	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{95}
+	return file_api_core_v1_generated_proto_rawDescGZIP(), []int{96}
 }
 
 func (x *ComponentStatus) GetMetadata() *v1.ObjectMeta {
@@ -6722,12 +6777,15 @@ const file_api_core_v1_generated_proto_rawDesc = "" +
 	"\x11success_threshold\x18\a \x01(\x05R\x10successThreshold\x12+\n" +
 	"\x11failure_threshold\x18\b \x01(\x05R\x10failureThreshold\x12L\n" +
 	" termination_grace_period_seconds\x18\t \x01(\x03H\x00R\x1dterminationGracePeriodSeconds\x88\x01\x01B#\n" +
-	"!_termination_grace_period_seconds\"\xb9\x01\n" +
+	"!_termination_grace_period_seconds\"'\n" +
+	"\vSleepAction\x12\x18\n" +
+	"\aseconds\x18\x01 \x01(\x03R\aseconds\"\xeb\x01\n" +
 	"\x10LifecycleHandler\x12-\n" +
 	"\x04exec\x18\x01 \x01(\v2\x19.kube5.core.v1.ExecActionR\x04exec\x127\n" +
 	"\bhttp_get\x18\x02 \x01(\v2\x1c.kube5.core.v1.HTTPGetActionR\ahttpGet\x12=\n" +
 	"\n" +
-	"tcp_socket\x18\x03 \x01(\v2\x1e.kube5.core.v1.TCPSocketActionR\ttcpSocket\"\x87\x01\n" +
+	"tcp_socket\x18\x03 \x01(\v2\x1e.kube5.core.v1.TCPSocketActionR\ttcpSocket\x120\n" +
+	"\x05sleep\x18\x04 \x01(\v2\x1a.kube5.core.v1.SleepActionR\x05sleep\"\x87\x01\n" +
 	"\tLifecycle\x12>\n" +
 	"\n" +
 	"post_start\x18\x01 \x01(\v2\x1f.kube5.core.v1.LifecycleHandlerR\tpostStart\x12:\n" +
@@ -7263,7 +7321,7 @@ func file_api_core_v1_generated_proto_rawDescGZIP() []byte {
 	return file_api_core_v1_generated_proto_rawDescData
 }
 
-var file_api_core_v1_generated_proto_msgTypes = make([]protoimpl.MessageInfo, 107)
+var file_api_core_v1_generated_proto_msgTypes = make([]protoimpl.MessageInfo, 108)
 var file_api_core_v1_generated_proto_goTypes = []any{
 	(*ObjectReference)(nil),                // 0: kube5.core.v1.ObjectReference
 	(*LocalObjectReference)(nil),           // 1: kube5.core.v1.LocalObjectReference
@@ -7284,103 +7342,104 @@ var file_api_core_v1_generated_proto_goTypes = []any{
 	(*HTTPGetAction)(nil),                  // 16: kube5.core.v1.HTTPGetAction
 	(*TCPSocketAction)(nil),                // 17: kube5.core.v1.TCPSocketAction
 	(*Probe)(nil),                          // 18: kube5.core.v1.Probe
-	(*LifecycleHandler)(nil),               // 19: kube5.core.v1.LifecycleHandler
-	(*Lifecycle)(nil),                      // 20: kube5.core.v1.Lifecycle
-	(*Capabilities)(nil),                   // 21: kube5.core.v1.Capabilities
-	(*SecurityContext)(nil),                // 22: kube5.core.v1.SecurityContext
-	(*PodSecurityContext)(nil),             // 23: kube5.core.v1.PodSecurityContext
-	(*Container)(nil),                      // 24: kube5.core.v1.Container
-	(*EmptyDirVolumeSource)(nil),           // 25: kube5.core.v1.EmptyDirVolumeSource
-	(*HostPathVolumeSource)(nil),           // 26: kube5.core.v1.HostPathVolumeSource
-	(*KeyToPath)(nil),                      // 27: kube5.core.v1.KeyToPath
-	(*ConfigMapVolumeSource)(nil),          // 28: kube5.core.v1.ConfigMapVolumeSource
-	(*SecretVolumeSource)(nil),             // 29: kube5.core.v1.SecretVolumeSource
-	(*Volume)(nil),                         // 30: kube5.core.v1.Volume
-	(*NodeSelectorRequirement)(nil),        // 31: kube5.core.v1.NodeSelectorRequirement
-	(*NodeSelectorTerm)(nil),               // 32: kube5.core.v1.NodeSelectorTerm
-	(*NodeSelector)(nil),                   // 33: kube5.core.v1.NodeSelector
-	(*PreferredSchedulingTerm)(nil),        // 34: kube5.core.v1.PreferredSchedulingTerm
-	(*NodeAffinity)(nil),                   // 35: kube5.core.v1.NodeAffinity
-	(*PodAffinityTerm)(nil),                // 36: kube5.core.v1.PodAffinityTerm
-	(*WeightedPodAffinityTerm)(nil),        // 37: kube5.core.v1.WeightedPodAffinityTerm
-	(*PodAffinity)(nil),                    // 38: kube5.core.v1.PodAffinity
-	(*PodAntiAffinity)(nil),                // 39: kube5.core.v1.PodAntiAffinity
-	(*Affinity)(nil),                       // 40: kube5.core.v1.Affinity
-	(*Toleration)(nil),                     // 41: kube5.core.v1.Toleration
-	(*PodDNSConfigOption)(nil),             // 42: kube5.core.v1.PodDNSConfigOption
-	(*PodDNSConfig)(nil),                   // 43: kube5.core.v1.PodDNSConfig
-	(*HostAlias)(nil),                      // 44: kube5.core.v1.HostAlias
-	(*PodSpec)(nil),                        // 45: kube5.core.v1.PodSpec
-	(*PodCondition)(nil),                   // 46: kube5.core.v1.PodCondition
-	(*ContainerStateWaiting)(nil),          // 47: kube5.core.v1.ContainerStateWaiting
-	(*ContainerStateRunning)(nil),          // 48: kube5.core.v1.ContainerStateRunning
-	(*ContainerStateTerminated)(nil),       // 49: kube5.core.v1.ContainerStateTerminated
-	(*ContainerState)(nil),                 // 50: kube5.core.v1.ContainerState
-	(*ContainerStatus)(nil),                // 51: kube5.core.v1.ContainerStatus
-	(*PodIP)(nil),                          // 52: kube5.core.v1.PodIP
-	(*HostIP)(nil),                         // 53: kube5.core.v1.HostIP
-	(*PodStatus)(nil),                      // 54: kube5.core.v1.PodStatus
-	(*Pod)(nil),                            // 55: kube5.core.v1.Pod
-	(*PodTemplateSpec)(nil),                // 56: kube5.core.v1.PodTemplateSpec
-	(*Binding)(nil),                        // 57: kube5.core.v1.Binding
-	(*Taint)(nil),                          // 58: kube5.core.v1.Taint
-	(*NodeSpec)(nil),                       // 59: kube5.core.v1.NodeSpec
-	(*NodeCondition)(nil),                  // 60: kube5.core.v1.NodeCondition
-	(*NodeAddress)(nil),                    // 61: kube5.core.v1.NodeAddress
-	(*DaemonEndpoint)(nil),                 // 62: kube5.core.v1.DaemonEndpoint
-	(*NodeDaemonEndpoints)(nil),            // 63: kube5.core.v1.NodeDaemonEndpoints
-	(*NodeSystemInfo)(nil),                 // 64: kube5.core.v1.NodeSystemInfo
-	(*ContainerImage)(nil),                 // 65: kube5.core.v1.ContainerImage
-	(*NodeStatus)(nil),                     // 66: kube5.core.v1.NodeStatus
-	(*Node)(nil),                           // 67: kube5.core.v1.Node
-	(*ServicePort)(nil),                    // 68: kube5.core.v1.ServicePort
-	(*ClientIPConfig)(nil),                 // 69: kube5.core.v1.ClientIPConfig
-	(*SessionAffinityConfig)(nil),          // 70: kube5.core.v1.SessionAffinityConfig
-	(*ServiceSpec)(nil),                    // 71: kube5.core.v1.ServiceSpec
-	(*LoadBalancerIngress)(nil),            // 72: kube5.core.v1.LoadBalancerIngress
-	(*LoadBalancerStatus)(nil),             // 73: kube5.core.v1.LoadBalancerStatus
-	(*ServiceStatus)(nil),                  // 74: kube5.core.v1.ServiceStatus
-	(*Service)(nil),                        // 75: kube5.core.v1.Service
-	(*EndpointAddress)(nil),                // 76: kube5.core.v1.EndpointAddress
-	(*EndpointPort)(nil),                   // 77: kube5.core.v1.EndpointPort
-	(*EndpointSubset)(nil),                 // 78: kube5.core.v1.EndpointSubset
-	(*Endpoints)(nil),                      // 79: kube5.core.v1.Endpoints
-	(*NamespaceSpec)(nil),                  // 80: kube5.core.v1.NamespaceSpec
-	(*NamespaceCondition)(nil),             // 81: kube5.core.v1.NamespaceCondition
-	(*NamespaceStatus)(nil),                // 82: kube5.core.v1.NamespaceStatus
-	(*Namespace)(nil),                      // 83: kube5.core.v1.Namespace
-	(*ServiceAccount)(nil),                 // 84: kube5.core.v1.ServiceAccount
-	(*ConfigMap)(nil),                      // 85: kube5.core.v1.ConfigMap
-	(*Secret)(nil),                         // 86: kube5.core.v1.Secret
-	(*ReplicationControllerSpec)(nil),      // 87: kube5.core.v1.ReplicationControllerSpec
-	(*ReplicationControllerCondition)(nil), // 88: kube5.core.v1.ReplicationControllerCondition
-	(*ReplicationControllerStatus)(nil),    // 89: kube5.core.v1.ReplicationControllerStatus
-	(*ReplicationController)(nil),          // 90: kube5.core.v1.ReplicationController
-	(*EventSource)(nil),                    // 91: kube5.core.v1.EventSource
-	(*EventSeries)(nil),                    // 92: kube5.core.v1.EventSeries
-	(*Event)(nil),                          // 93: kube5.core.v1.Event
-	(*ComponentCondition)(nil),             // 94: kube5.core.v1.ComponentCondition
-	(*ComponentStatus)(nil),                // 95: kube5.core.v1.ComponentStatus
-	nil,                                    // 96: kube5.core.v1.ResourceRequirements.LimitsEntry
-	nil,                                    // 97: kube5.core.v1.ResourceRequirements.RequestsEntry
-	nil,                                    // 98: kube5.core.v1.PodSpec.NodeSelectorEntry
-	nil,                                    // 99: kube5.core.v1.NodeStatus.CapacityEntry
-	nil,                                    // 100: kube5.core.v1.NodeStatus.AllocatableEntry
-	nil,                                    // 101: kube5.core.v1.ServiceSpec.SelectorEntry
-	nil,                                    // 102: kube5.core.v1.ConfigMap.DataEntry
-	nil,                                    // 103: kube5.core.v1.ConfigMap.BinaryDataEntry
-	nil,                                    // 104: kube5.core.v1.Secret.DataEntry
-	nil,                                    // 105: kube5.core.v1.Secret.StringDataEntry
-	nil,                                    // 106: kube5.core.v1.ReplicationControllerSpec.SelectorEntry
-	(*v1.Quantity)(nil),                    // 107: kube5.meta.v1.Quantity
-	(*v1.IntOrString)(nil),                 // 108: kube5.meta.v1.IntOrString
-	(*v1.LabelSelector)(nil),               // 109: kube5.meta.v1.LabelSelector
-	(*v1.Time)(nil),                        // 110: kube5.meta.v1.Time
-	(*v1.ObjectMeta)(nil),                  // 111: kube5.meta.v1.ObjectMeta
-	(*v1.MicroTime)(nil),                   // 112: kube5.meta.v1.MicroTime
+	(*SleepAction)(nil),                    // 19: kube5.core.v1.SleepAction
+	(*LifecycleHandler)(nil),               // 20: kube5.core.v1.LifecycleHandler
+	(*Lifecycle)(nil),                      // 21: kube5.core.v1.Lifecycle
+	(*Capabilities)(nil),                   // 22: kube5.core.v1.Capabilities
+	(*SecurityContext)(nil),                // 23: kube5.core.v1.SecurityContext
+	(*PodSecurityContext)(nil),             // 24: kube5.core.v1.PodSecurityContext
+	(*Container)(nil),                      // 25: kube5.core.v1.Container
+	(*EmptyDirVolumeSource)(nil),           // 26: kube5.core.v1.EmptyDirVolumeSource
+	(*HostPathVolumeSource)(nil),           // 27: kube5.core.v1.HostPathVolumeSource
+	(*KeyToPath)(nil),                      // 28: kube5.core.v1.KeyToPath
+	(*ConfigMapVolumeSource)(nil),          // 29: kube5.core.v1.ConfigMapVolumeSource
+	(*SecretVolumeSource)(nil),             // 30: kube5.core.v1.SecretVolumeSource
+	(*Volume)(nil),                         // 31: kube5.core.v1.Volume
+	(*NodeSelectorRequirement)(nil),        // 32: kube5.core.v1.NodeSelectorRequirement
+	(*NodeSelectorTerm)(nil),               // 33: kube5.core.v1.NodeSelectorTerm
+	(*NodeSelector)(nil),                   // 34: kube5.core.v1.NodeSelector
+	(*PreferredSchedulingTerm)(nil),        // 35: kube5.core.v1.PreferredSchedulingTerm
+	(*NodeAffinity)(nil),                   // 36: kube5.core.v1.NodeAffinity
+	(*PodAffinityTerm)(nil),                // 37: kube5.core.v1.PodAffinityTerm
+	(*WeightedPodAffinityTerm)(nil),        // 38: kube5.core.v1.WeightedPodAffinityTerm
+	(*PodAffinity)(nil),                    // 39: kube5.core.v1.PodAffinity
+	(*PodAntiAffinity)(nil),                // 40: kube5.core.v1.PodAntiAffinity
+	(*Affinity)(nil),                       // 41: kube5.core.v1.Affinity
+	(*Toleration)(nil),                     // 42: kube5.core.v1.Toleration
+	(*PodDNSConfigOption)(nil),             // 43: kube5.core.v1.PodDNSConfigOption
+	(*PodDNSConfig)(nil),                   // 44: kube5.core.v1.PodDNSConfig
+	(*HostAlias)(nil),                      // 45: kube5.core.v1.HostAlias
+	(*PodSpec)(nil),                        // 46: kube5.core.v1.PodSpec
+	(*PodCondition)(nil),                   // 47: kube5.core.v1.PodCondition
+	(*ContainerStateWaiting)(nil),          // 48: kube5.core.v1.ContainerStateWaiting
+	(*ContainerStateRunning)(nil),          // 49: kube5.core.v1.ContainerStateRunning
+	(*ContainerStateTerminated)(nil),       // 50: kube5.core.v1.ContainerStateTerminated
+	(*ContainerState)(nil),                 // 51: kube5.core.v1.ContainerState
+	(*ContainerStatus)(nil),                // 52: kube5.core.v1.ContainerStatus
+	(*PodIP)(nil),                          // 53: kube5.core.v1.PodIP
+	(*HostIP)(nil),                         // 54: kube5.core.v1.HostIP
+	(*PodStatus)(nil),                      // 55: kube5.core.v1.PodStatus
+	(*Pod)(nil),                            // 56: kube5.core.v1.Pod
+	(*PodTemplateSpec)(nil),                // 57: kube5.core.v1.PodTemplateSpec
+	(*Binding)(nil),                        // 58: kube5.core.v1.Binding
+	(*Taint)(nil),                          // 59: kube5.core.v1.Taint
+	(*NodeSpec)(nil),                       // 60: kube5.core.v1.NodeSpec
+	(*NodeCondition)(nil),                  // 61: kube5.core.v1.NodeCondition
+	(*NodeAddress)(nil),                    // 62: kube5.core.v1.NodeAddress
+	(*DaemonEndpoint)(nil),                 // 63: kube5.core.v1.DaemonEndpoint
+	(*NodeDaemonEndpoints)(nil),            // 64: kube5.core.v1.NodeDaemonEndpoints
+	(*NodeSystemInfo)(nil),                 // 65: kube5.core.v1.NodeSystemInfo
+	(*ContainerImage)(nil),                 // 66: kube5.core.v1.ContainerImage
+	(*NodeStatus)(nil),                     // 67: kube5.core.v1.NodeStatus
+	(*Node)(nil),                           // 68: kube5.core.v1.Node
+	(*ServicePort)(nil),                    // 69: kube5.core.v1.ServicePort
+	(*ClientIPConfig)(nil),                 // 70: kube5.core.v1.ClientIPConfig
+	(*SessionAffinityConfig)(nil),          // 71: kube5.core.v1.SessionAffinityConfig
+	(*ServiceSpec)(nil),                    // 72: kube5.core.v1.ServiceSpec
+	(*LoadBalancerIngress)(nil),            // 73: kube5.core.v1.LoadBalancerIngress
+	(*LoadBalancerStatus)(nil),             // 74: kube5.core.v1.LoadBalancerStatus
+	(*ServiceStatus)(nil),                  // 75: kube5.core.v1.ServiceStatus
+	(*Service)(nil),                        // 76: kube5.core.v1.Service
+	(*EndpointAddress)(nil),                // 77: kube5.core.v1.EndpointAddress
+	(*EndpointPort)(nil),                   // 78: kube5.core.v1.EndpointPort
+	(*EndpointSubset)(nil),                 // 79: kube5.core.v1.EndpointSubset
+	(*Endpoints)(nil),                      // 80: kube5.core.v1.Endpoints
+	(*NamespaceSpec)(nil),                  // 81: kube5.core.v1.NamespaceSpec
+	(*NamespaceCondition)(nil),             // 82: kube5.core.v1.NamespaceCondition
+	(*NamespaceStatus)(nil),                // 83: kube5.core.v1.NamespaceStatus
+	(*Namespace)(nil),                      // 84: kube5.core.v1.Namespace
+	(*ServiceAccount)(nil),                 // 85: kube5.core.v1.ServiceAccount
+	(*ConfigMap)(nil),                      // 86: kube5.core.v1.ConfigMap
+	(*Secret)(nil),                         // 87: kube5.core.v1.Secret
+	(*ReplicationControllerSpec)(nil),      // 88: kube5.core.v1.ReplicationControllerSpec
+	(*ReplicationControllerCondition)(nil), // 89: kube5.core.v1.ReplicationControllerCondition
+	(*ReplicationControllerStatus)(nil),    // 90: kube5.core.v1.ReplicationControllerStatus
+	(*ReplicationController)(nil),          // 91: kube5.core.v1.ReplicationController
+	(*EventSource)(nil),                    // 92: kube5.core.v1.EventSource
+	(*EventSeries)(nil),                    // 93: kube5.core.v1.EventSeries
+	(*Event)(nil),                          // 94: kube5.core.v1.Event
+	(*ComponentCondition)(nil),             // 95: kube5.core.v1.ComponentCondition
+	(*ComponentStatus)(nil),                // 96: kube5.core.v1.ComponentStatus
+	nil,                                    // 97: kube5.core.v1.ResourceRequirements.LimitsEntry
+	nil,                                    // 98: kube5.core.v1.ResourceRequirements.RequestsEntry
+	nil,                                    // 99: kube5.core.v1.PodSpec.NodeSelectorEntry
+	nil,                                    // 100: kube5.core.v1.NodeStatus.CapacityEntry
+	nil,                                    // 101: kube5.core.v1.NodeStatus.AllocatableEntry
+	nil,                                    // 102: kube5.core.v1.ServiceSpec.SelectorEntry
+	nil,                                    // 103: kube5.core.v1.ConfigMap.DataEntry
+	nil,                                    // 104: kube5.core.v1.ConfigMap.BinaryDataEntry
+	nil,                                    // 105: kube5.core.v1.Secret.DataEntry
+	nil,                                    // 106: kube5.core.v1.Secret.StringDataEntry
+	nil,                                    // 107: kube5.core.v1.ReplicationControllerSpec.SelectorEntry
+	(*v1.Quantity)(nil),                    // 108: kube5.meta.v1.Quantity
+	(*v1.IntOrString)(nil),                 // 109: kube5.meta.v1.IntOrString
+	(*v1.LabelSelector)(nil),               // 110: kube5.meta.v1.LabelSelector
+	(*v1.Time)(nil),                        // 111: kube5.meta.v1.Time
+	(*v1.ObjectMeta)(nil),                  // 112: kube5.meta.v1.ObjectMeta
+	(*v1.MicroTime)(nil),                   // 113: kube5.meta.v1.MicroTime
 }
 var file_api_core_v1_generated_proto_depIdxs = []int32{
-	107, // 0: kube5.core.v1.ResourceFieldSelector.divisor:type_name -> kube5.meta.v1.Quantity
+	108, // 0: kube5.core.v1.ResourceFieldSelector.divisor:type_name -> kube5.meta.v1.Quantity
 	2,   // 1: kube5.core.v1.EnvVarSource.field_ref:type_name -> kube5.core.v1.ObjectFieldSelector
 	3,   // 2: kube5.core.v1.EnvVarSource.resource_field_ref:type_name -> kube5.core.v1.ResourceFieldSelector
 	4,   // 3: kube5.core.v1.EnvVarSource.config_map_key_ref:type_name -> kube5.core.v1.ConfigMapKeySelector
@@ -7388,159 +7447,160 @@ var file_api_core_v1_generated_proto_depIdxs = []int32{
 	6,   // 5: kube5.core.v1.EnvVar.value_from:type_name -> kube5.core.v1.EnvVarSource
 	8,   // 6: kube5.core.v1.EnvFromSource.config_map_ref:type_name -> kube5.core.v1.ConfigMapEnvSource
 	9,   // 7: kube5.core.v1.EnvFromSource.secret_ref:type_name -> kube5.core.v1.SecretEnvSource
-	96,  // 8: kube5.core.v1.ResourceRequirements.limits:type_name -> kube5.core.v1.ResourceRequirements.LimitsEntry
-	97,  // 9: kube5.core.v1.ResourceRequirements.requests:type_name -> kube5.core.v1.ResourceRequirements.RequestsEntry
-	108, // 10: kube5.core.v1.HTTPGetAction.port:type_name -> kube5.meta.v1.IntOrString
+	97,  // 8: kube5.core.v1.ResourceRequirements.limits:type_name -> kube5.core.v1.ResourceRequirements.LimitsEntry
+	98,  // 9: kube5.core.v1.ResourceRequirements.requests:type_name -> kube5.core.v1.ResourceRequirements.RequestsEntry
+	109, // 10: kube5.core.v1.HTTPGetAction.port:type_name -> kube5.meta.v1.IntOrString
 	15,  // 11: kube5.core.v1.HTTPGetAction.http_headers:type_name -> kube5.core.v1.HTTPHeader
-	108, // 12: kube5.core.v1.TCPSocketAction.port:type_name -> kube5.meta.v1.IntOrString
+	109, // 12: kube5.core.v1.TCPSocketAction.port:type_name -> kube5.meta.v1.IntOrString
 	14,  // 13: kube5.core.v1.Probe.exec:type_name -> kube5.core.v1.ExecAction
 	16,  // 14: kube5.core.v1.Probe.http_get:type_name -> kube5.core.v1.HTTPGetAction
 	17,  // 15: kube5.core.v1.Probe.tcp_socket:type_name -> kube5.core.v1.TCPSocketAction
 	14,  // 16: kube5.core.v1.LifecycleHandler.exec:type_name -> kube5.core.v1.ExecAction
 	16,  // 17: kube5.core.v1.LifecycleHandler.http_get:type_name -> kube5.core.v1.HTTPGetAction
 	17,  // 18: kube5.core.v1.LifecycleHandler.tcp_socket:type_name -> kube5.core.v1.TCPSocketAction
-	19,  // 19: kube5.core.v1.Lifecycle.post_start:type_name -> kube5.core.v1.LifecycleHandler
-	19,  // 20: kube5.core.v1.Lifecycle.pre_stop:type_name -> kube5.core.v1.LifecycleHandler
-	21,  // 21: kube5.core.v1.SecurityContext.capabilities:type_name -> kube5.core.v1.Capabilities
-	11,  // 22: kube5.core.v1.Container.ports:type_name -> kube5.core.v1.ContainerPort
-	10,  // 23: kube5.core.v1.Container.env_from:type_name -> kube5.core.v1.EnvFromSource
-	7,   // 24: kube5.core.v1.Container.env:type_name -> kube5.core.v1.EnvVar
-	12,  // 25: kube5.core.v1.Container.resources:type_name -> kube5.core.v1.ResourceRequirements
-	13,  // 26: kube5.core.v1.Container.volume_mounts:type_name -> kube5.core.v1.VolumeMount
-	18,  // 27: kube5.core.v1.Container.liveness_probe:type_name -> kube5.core.v1.Probe
-	18,  // 28: kube5.core.v1.Container.readiness_probe:type_name -> kube5.core.v1.Probe
-	18,  // 29: kube5.core.v1.Container.startup_probe:type_name -> kube5.core.v1.Probe
-	20,  // 30: kube5.core.v1.Container.lifecycle:type_name -> kube5.core.v1.Lifecycle
-	22,  // 31: kube5.core.v1.Container.security_context:type_name -> kube5.core.v1.SecurityContext
-	107, // 32: kube5.core.v1.EmptyDirVolumeSource.size_limit:type_name -> kube5.meta.v1.Quantity
-	27,  // 33: kube5.core.v1.ConfigMapVolumeSource.items:type_name -> kube5.core.v1.KeyToPath
-	27,  // 34: kube5.core.v1.SecretVolumeSource.items:type_name -> kube5.core.v1.KeyToPath
-	25,  // 35: kube5.core.v1.Volume.empty_dir:type_name -> kube5.core.v1.EmptyDirVolumeSource
-	26,  // 36: kube5.core.v1.Volume.host_path:type_name -> kube5.core.v1.HostPathVolumeSource
-	28,  // 37: kube5.core.v1.Volume.config_map:type_name -> kube5.core.v1.ConfigMapVolumeSource
-	29,  // 38: kube5.core.v1.Volume.secret:type_name -> kube5.core.v1.SecretVolumeSource
-	31,  // 39: kube5.core.v1.NodeSelectorTerm.match_expressions:type_name -> kube5.core.v1.NodeSelectorRequirement
-	31,  // 40: kube5.core.v1.NodeSelectorTerm.match_fields:type_name -> kube5.core.v1.NodeSelectorRequirement
-	32,  // 41: kube5.core.v1.NodeSelector.node_selector_terms:type_name -> kube5.core.v1.NodeSelectorTerm
-	32,  // 42: kube5.core.v1.PreferredSchedulingTerm.preference:type_name -> kube5.core.v1.NodeSelectorTerm
-	33,  // 43: kube5.core.v1.NodeAffinity.required_during_scheduling_ignored_during_execution:type_name -> kube5.core.v1.NodeSelector
-	34,  // 44: kube5.core.v1.NodeAffinity.preferred_during_scheduling_ignored_during_execution:type_name -> kube5.core.v1.PreferredSchedulingTerm
-	109, // 45: kube5.core.v1.PodAffinityTerm.label_selector:type_name -> kube5.meta.v1.LabelSelector
-	109, // 46: kube5.core.v1.PodAffinityTerm.namespace_selector:type_name -> kube5.meta.v1.LabelSelector
-	36,  // 47: kube5.core.v1.WeightedPodAffinityTerm.pod_affinity_term:type_name -> kube5.core.v1.PodAffinityTerm
-	36,  // 48: kube5.core.v1.PodAffinity.required_during_scheduling_ignored_during_execution:type_name -> kube5.core.v1.PodAffinityTerm
-	37,  // 49: kube5.core.v1.PodAffinity.preferred_during_scheduling_ignored_during_execution:type_name -> kube5.core.v1.WeightedPodAffinityTerm
-	36,  // 50: kube5.core.v1.PodAntiAffinity.required_during_scheduling_ignored_during_execution:type_name -> kube5.core.v1.PodAffinityTerm
-	37,  // 51: kube5.core.v1.PodAntiAffinity.preferred_during_scheduling_ignored_during_execution:type_name -> kube5.core.v1.WeightedPodAffinityTerm
-	35,  // 52: kube5.core.v1.Affinity.node_affinity:type_name -> kube5.core.v1.NodeAffinity
-	38,  // 53: kube5.core.v1.Affinity.pod_affinity:type_name -> kube5.core.v1.PodAffinity
-	39,  // 54: kube5.core.v1.Affinity.pod_anti_affinity:type_name -> kube5.core.v1.PodAntiAffinity
-	42,  // 55: kube5.core.v1.PodDNSConfig.options:type_name -> kube5.core.v1.PodDNSConfigOption
-	30,  // 56: kube5.core.v1.PodSpec.volumes:type_name -> kube5.core.v1.Volume
-	24,  // 57: kube5.core.v1.PodSpec.init_containers:type_name -> kube5.core.v1.Container
-	24,  // 58: kube5.core.v1.PodSpec.containers:type_name -> kube5.core.v1.Container
-	98,  // 59: kube5.core.v1.PodSpec.node_selector:type_name -> kube5.core.v1.PodSpec.NodeSelectorEntry
-	23,  // 60: kube5.core.v1.PodSpec.security_context:type_name -> kube5.core.v1.PodSecurityContext
-	40,  // 61: kube5.core.v1.PodSpec.affinity:type_name -> kube5.core.v1.Affinity
-	41,  // 62: kube5.core.v1.PodSpec.tolerations:type_name -> kube5.core.v1.Toleration
-	44,  // 63: kube5.core.v1.PodSpec.host_aliases:type_name -> kube5.core.v1.HostAlias
-	43,  // 64: kube5.core.v1.PodSpec.dns_config:type_name -> kube5.core.v1.PodDNSConfig
-	1,   // 65: kube5.core.v1.PodSpec.image_pull_secrets:type_name -> kube5.core.v1.LocalObjectReference
-	110, // 66: kube5.core.v1.PodCondition.last_probe_time:type_name -> kube5.meta.v1.Time
-	110, // 67: kube5.core.v1.PodCondition.last_transition_time:type_name -> kube5.meta.v1.Time
-	110, // 68: kube5.core.v1.ContainerStateRunning.started_at:type_name -> kube5.meta.v1.Time
-	110, // 69: kube5.core.v1.ContainerStateTerminated.started_at:type_name -> kube5.meta.v1.Time
-	110, // 70: kube5.core.v1.ContainerStateTerminated.finished_at:type_name -> kube5.meta.v1.Time
-	47,  // 71: kube5.core.v1.ContainerState.waiting:type_name -> kube5.core.v1.ContainerStateWaiting
-	48,  // 72: kube5.core.v1.ContainerState.running:type_name -> kube5.core.v1.ContainerStateRunning
-	49,  // 73: kube5.core.v1.ContainerState.terminated:type_name -> kube5.core.v1.ContainerStateTerminated
-	50,  // 74: kube5.core.v1.ContainerStatus.state:type_name -> kube5.core.v1.ContainerState
-	50,  // 75: kube5.core.v1.ContainerStatus.last_state:type_name -> kube5.core.v1.ContainerState
-	46,  // 76: kube5.core.v1.PodStatus.conditions:type_name -> kube5.core.v1.PodCondition
-	53,  // 77: kube5.core.v1.PodStatus.host_ips:type_name -> kube5.core.v1.HostIP
-	52,  // 78: kube5.core.v1.PodStatus.pod_ips:type_name -> kube5.core.v1.PodIP
-	110, // 79: kube5.core.v1.PodStatus.start_time:type_name -> kube5.meta.v1.Time
-	51,  // 80: kube5.core.v1.PodStatus.init_container_statuses:type_name -> kube5.core.v1.ContainerStatus
-	51,  // 81: kube5.core.v1.PodStatus.container_statuses:type_name -> kube5.core.v1.ContainerStatus
-	111, // 82: kube5.core.v1.Pod.metadata:type_name -> kube5.meta.v1.ObjectMeta
-	45,  // 83: kube5.core.v1.Pod.spec:type_name -> kube5.core.v1.PodSpec
-	54,  // 84: kube5.core.v1.Pod.status:type_name -> kube5.core.v1.PodStatus
-	111, // 85: kube5.core.v1.PodTemplateSpec.metadata:type_name -> kube5.meta.v1.ObjectMeta
-	45,  // 86: kube5.core.v1.PodTemplateSpec.spec:type_name -> kube5.core.v1.PodSpec
-	111, // 87: kube5.core.v1.Binding.metadata:type_name -> kube5.meta.v1.ObjectMeta
-	0,   // 88: kube5.core.v1.Binding.target:type_name -> kube5.core.v1.ObjectReference
-	110, // 89: kube5.core.v1.Taint.time_added:type_name -> kube5.meta.v1.Time
-	58,  // 90: kube5.core.v1.NodeSpec.taints:type_name -> kube5.core.v1.Taint
-	110, // 91: kube5.core.v1.NodeCondition.last_heartbeat_time:type_name -> kube5.meta.v1.Time
-	110, // 92: kube5.core.v1.NodeCondition.last_transition_time:type_name -> kube5.meta.v1.Time
-	62,  // 93: kube5.core.v1.NodeDaemonEndpoints.kubelet_endpoint:type_name -> kube5.core.v1.DaemonEndpoint
-	99,  // 94: kube5.core.v1.NodeStatus.capacity:type_name -> kube5.core.v1.NodeStatus.CapacityEntry
-	100, // 95: kube5.core.v1.NodeStatus.allocatable:type_name -> kube5.core.v1.NodeStatus.AllocatableEntry
-	60,  // 96: kube5.core.v1.NodeStatus.conditions:type_name -> kube5.core.v1.NodeCondition
-	61,  // 97: kube5.core.v1.NodeStatus.addresses:type_name -> kube5.core.v1.NodeAddress
-	63,  // 98: kube5.core.v1.NodeStatus.daemon_endpoints:type_name -> kube5.core.v1.NodeDaemonEndpoints
-	64,  // 99: kube5.core.v1.NodeStatus.node_info:type_name -> kube5.core.v1.NodeSystemInfo
-	65,  // 100: kube5.core.v1.NodeStatus.images:type_name -> kube5.core.v1.ContainerImage
-	111, // 101: kube5.core.v1.Node.metadata:type_name -> kube5.meta.v1.ObjectMeta
-	59,  // 102: kube5.core.v1.Node.spec:type_name -> kube5.core.v1.NodeSpec
-	66,  // 103: kube5.core.v1.Node.status:type_name -> kube5.core.v1.NodeStatus
-	108, // 104: kube5.core.v1.ServicePort.target_port:type_name -> kube5.meta.v1.IntOrString
-	69,  // 105: kube5.core.v1.SessionAffinityConfig.client_ip:type_name -> kube5.core.v1.ClientIPConfig
-	68,  // 106: kube5.core.v1.ServiceSpec.ports:type_name -> kube5.core.v1.ServicePort
-	101, // 107: kube5.core.v1.ServiceSpec.selector:type_name -> kube5.core.v1.ServiceSpec.SelectorEntry
-	70,  // 108: kube5.core.v1.ServiceSpec.session_affinity_config:type_name -> kube5.core.v1.SessionAffinityConfig
-	72,  // 109: kube5.core.v1.LoadBalancerStatus.ingress:type_name -> kube5.core.v1.LoadBalancerIngress
-	73,  // 110: kube5.core.v1.ServiceStatus.load_balancer:type_name -> kube5.core.v1.LoadBalancerStatus
-	111, // 111: kube5.core.v1.Service.metadata:type_name -> kube5.meta.v1.ObjectMeta
-	71,  // 112: kube5.core.v1.Service.spec:type_name -> kube5.core.v1.ServiceSpec
-	74,  // 113: kube5.core.v1.Service.status:type_name -> kube5.core.v1.ServiceStatus
-	0,   // 114: kube5.core.v1.EndpointAddress.target_ref:type_name -> kube5.core.v1.ObjectReference
-	76,  // 115: kube5.core.v1.EndpointSubset.addresses:type_name -> kube5.core.v1.EndpointAddress
-	76,  // 116: kube5.core.v1.EndpointSubset.not_ready_addresses:type_name -> kube5.core.v1.EndpointAddress
-	77,  // 117: kube5.core.v1.EndpointSubset.ports:type_name -> kube5.core.v1.EndpointPort
-	111, // 118: kube5.core.v1.Endpoints.metadata:type_name -> kube5.meta.v1.ObjectMeta
-	78,  // 119: kube5.core.v1.Endpoints.subsets:type_name -> kube5.core.v1.EndpointSubset
-	110, // 120: kube5.core.v1.NamespaceCondition.last_transition_time:type_name -> kube5.meta.v1.Time
-	81,  // 121: kube5.core.v1.NamespaceStatus.conditions:type_name -> kube5.core.v1.NamespaceCondition
-	111, // 122: kube5.core.v1.Namespace.metadata:type_name -> kube5.meta.v1.ObjectMeta
-	80,  // 123: kube5.core.v1.Namespace.spec:type_name -> kube5.core.v1.NamespaceSpec
-	82,  // 124: kube5.core.v1.Namespace.status:type_name -> kube5.core.v1.NamespaceStatus
-	111, // 125: kube5.core.v1.ServiceAccount.metadata:type_name -> kube5.meta.v1.ObjectMeta
-	0,   // 126: kube5.core.v1.ServiceAccount.secrets:type_name -> kube5.core.v1.ObjectReference
-	1,   // 127: kube5.core.v1.ServiceAccount.image_pull_secrets:type_name -> kube5.core.v1.LocalObjectReference
-	111, // 128: kube5.core.v1.ConfigMap.metadata:type_name -> kube5.meta.v1.ObjectMeta
-	102, // 129: kube5.core.v1.ConfigMap.data:type_name -> kube5.core.v1.ConfigMap.DataEntry
-	103, // 130: kube5.core.v1.ConfigMap.binary_data:type_name -> kube5.core.v1.ConfigMap.BinaryDataEntry
-	111, // 131: kube5.core.v1.Secret.metadata:type_name -> kube5.meta.v1.ObjectMeta
-	104, // 132: kube5.core.v1.Secret.data:type_name -> kube5.core.v1.Secret.DataEntry
-	105, // 133: kube5.core.v1.Secret.string_data:type_name -> kube5.core.v1.Secret.StringDataEntry
-	106, // 134: kube5.core.v1.ReplicationControllerSpec.selector:type_name -> kube5.core.v1.ReplicationControllerSpec.SelectorEntry
-	56,  // 135: kube5.core.v1.ReplicationControllerSpec.template:type_name -> kube5.core.v1.PodTemplateSpec
-	110, // 136: kube5.core.v1.ReplicationControllerCondition.last_transition_time:type_name -> kube5.meta.v1.Time
-	88,  // 137: kube5.core.v1.ReplicationControllerStatus.conditions:type_name -> kube5.core.v1.ReplicationControllerCondition
-	111, // 138: kube5.core.v1.ReplicationController.metadata:type_name -> kube5.meta.v1.ObjectMeta
-	87,  // 139: kube5.core.v1.ReplicationController.spec:type_name -> kube5.core.v1.ReplicationControllerSpec
-	89,  // 140: kube5.core.v1.ReplicationController.status:type_name -> kube5.core.v1.ReplicationControllerStatus
-	112, // 141: kube5.core.v1.EventSeries.last_observed_time:type_name -> kube5.meta.v1.MicroTime
-	111, // 142: kube5.core.v1.Event.metadata:type_name -> kube5.meta.v1.ObjectMeta
-	0,   // 143: kube5.core.v1.Event.involved_object:type_name -> kube5.core.v1.ObjectReference
-	91,  // 144: kube5.core.v1.Event.source:type_name -> kube5.core.v1.EventSource
-	110, // 145: kube5.core.v1.Event.first_timestamp:type_name -> kube5.meta.v1.Time
-	110, // 146: kube5.core.v1.Event.last_timestamp:type_name -> kube5.meta.v1.Time
-	112, // 147: kube5.core.v1.Event.event_time:type_name -> kube5.meta.v1.MicroTime
-	92,  // 148: kube5.core.v1.Event.series:type_name -> kube5.core.v1.EventSeries
-	0,   // 149: kube5.core.v1.Event.related:type_name -> kube5.core.v1.ObjectReference
-	111, // 150: kube5.core.v1.ComponentStatus.metadata:type_name -> kube5.meta.v1.ObjectMeta
-	94,  // 151: kube5.core.v1.ComponentStatus.conditions:type_name -> kube5.core.v1.ComponentCondition
-	107, // 152: kube5.core.v1.ResourceRequirements.LimitsEntry.value:type_name -> kube5.meta.v1.Quantity
-	107, // 153: kube5.core.v1.ResourceRequirements.RequestsEntry.value:type_name -> kube5.meta.v1.Quantity
-	107, // 154: kube5.core.v1.NodeStatus.CapacityEntry.value:type_name -> kube5.meta.v1.Quantity
-	107, // 155: kube5.core.v1.NodeStatus.AllocatableEntry.value:type_name -> kube5.meta.v1.Quantity
-	156, // [156:156] is the sub-list for method output_type
-	156, // [156:156] is the sub-list for method input_type
-	156, // [156:156] is the sub-list for extension type_name
-	156, // [156:156] is the sub-list for extension extendee
-	0,   // [0:156] is the sub-list for field type_name
+	19,  // 19: kube5.core.v1.LifecycleHandler.sleep:type_name -> kube5.core.v1.SleepAction
+	20,  // 20: kube5.core.v1.Lifecycle.post_start:type_name -> kube5.core.v1.LifecycleHandler
+	20,  // 21: kube5.core.v1.Lifecycle.pre_stop:type_name -> kube5.core.v1.LifecycleHandler
+	22,  // 22: kube5.core.v1.SecurityContext.capabilities:type_name -> kube5.core.v1.Capabilities
+	11,  // 23: kube5.core.v1.Container.ports:type_name -> kube5.core.v1.ContainerPort
+	10,  // 24: kube5.core.v1.Container.env_from:type_name -> kube5.core.v1.EnvFromSource
+	7,   // 25: kube5.core.v1.Container.env:type_name -> kube5.core.v1.EnvVar
+	12,  // 26: kube5.core.v1.Container.resources:type_name -> kube5.core.v1.ResourceRequirements
+	13,  // 27: kube5.core.v1.Container.volume_mounts:type_name -> kube5.core.v1.VolumeMount
+	18,  // 28: kube5.core.v1.Container.liveness_probe:type_name -> kube5.core.v1.Probe
+	18,  // 29: kube5.core.v1.Container.readiness_probe:type_name -> kube5.core.v1.Probe
+	18,  // 30: kube5.core.v1.Container.startup_probe:type_name -> kube5.core.v1.Probe
+	21,  // 31: kube5.core.v1.Container.lifecycle:type_name -> kube5.core.v1.Lifecycle
+	23,  // 32: kube5.core.v1.Container.security_context:type_name -> kube5.core.v1.SecurityContext
+	108, // 33: kube5.core.v1.EmptyDirVolumeSource.size_limit:type_name -> kube5.meta.v1.Quantity
+	28,  // 34: kube5.core.v1.ConfigMapVolumeSource.items:type_name -> kube5.core.v1.KeyToPath
+	28,  // 35: kube5.core.v1.SecretVolumeSource.items:type_name -> kube5.core.v1.KeyToPath
+	26,  // 36: kube5.core.v1.Volume.empty_dir:type_name -> kube5.core.v1.EmptyDirVolumeSource
+	27,  // 37: kube5.core.v1.Volume.host_path:type_name -> kube5.core.v1.HostPathVolumeSource
+	29,  // 38: kube5.core.v1.Volume.config_map:type_name -> kube5.core.v1.ConfigMapVolumeSource
+	30,  // 39: kube5.core.v1.Volume.secret:type_name -> kube5.core.v1.SecretVolumeSource
+	32,  // 40: kube5.core.v1.NodeSelectorTerm.match_expressions:type_name -> kube5.core.v1.NodeSelectorRequirement
+	32,  // 41: kube5.core.v1.NodeSelectorTerm.match_fields:type_name -> kube5.core.v1.NodeSelectorRequirement
+	33,  // 42: kube5.core.v1.NodeSelector.node_selector_terms:type_name -> kube5.core.v1.NodeSelectorTerm
+	33,  // 43: kube5.core.v1.PreferredSchedulingTerm.preference:type_name -> kube5.core.v1.NodeSelectorTerm
+	34,  // 44: kube5.core.v1.NodeAffinity.required_during_scheduling_ignored_during_execution:type_name -> kube5.core.v1.NodeSelector
+	35,  // 45: kube5.core.v1.NodeAffinity.preferred_during_scheduling_ignored_during_execution:type_name -> kube5.core.v1.PreferredSchedulingTerm
+	110, // 46: kube5.core.v1.PodAffinityTerm.label_selector:type_name -> kube5.meta.v1.LabelSelector
+	110, // 47: kube5.core.v1.PodAffinityTerm.namespace_selector:type_name -> kube5.meta.v1.LabelSelector
+	37,  // 48: kube5.core.v1.WeightedPodAffinityTerm.pod_affinity_term:type_name -> kube5.core.v1.PodAffinityTerm
+	37,  // 49: kube5.core.v1.PodAffinity.required_during_scheduling_ignored_during_execution:type_name -> kube5.core.v1.PodAffinityTerm
+	38,  // 50: kube5.core.v1.PodAffinity.preferred_during_scheduling_ignored_during_execution:type_name -> kube5.core.v1.WeightedPodAffinityTerm
+	37,  // 51: kube5.core.v1.PodAntiAffinity.required_during_scheduling_ignored_during_execution:type_name -> kube5.core.v1.PodAffinityTerm
+	38,  // 52: kube5.core.v1.PodAntiAffinity.preferred_during_scheduling_ignored_during_execution:type_name -> kube5.core.v1.WeightedPodAffinityTerm
+	36,  // 53: kube5.core.v1.Affinity.node_affinity:type_name -> kube5.core.v1.NodeAffinity
+	39,  // 54: kube5.core.v1.Affinity.pod_affinity:type_name -> kube5.core.v1.PodAffinity
+	40,  // 55: kube5.core.v1.Affinity.pod_anti_affinity:type_name -> kube5.core.v1.PodAntiAffinity
+	43,  // 56: kube5.core.v1.PodDNSConfig.options:type_name -> kube5.core.v1.PodDNSConfigOption
+	31,  // 57: kube5.core.v1.PodSpec.volumes:type_name -> kube5.core.v1.Volume
+	25,  // 58: kube5.core.v1.PodSpec.init_containers:type_name -> kube5.core.v1.Container
+	25,  // 59: kube5.core.v1.PodSpec.containers:type_name -> kube5.core.v1.Container
+	99,  // 60: kube5.core.v1.PodSpec.node_selector:type_name -> kube5.core.v1.PodSpec.NodeSelectorEntry
+	24,  // 61: kube5.core.v1.PodSpec.security_context:type_name -> kube5.core.v1.PodSecurityContext
+	41,  // 62: kube5.core.v1.PodSpec.affinity:type_name -> kube5.core.v1.Affinity
+	42,  // 63: kube5.core.v1.PodSpec.tolerations:type_name -> kube5.core.v1.Toleration
+	45,  // 64: kube5.core.v1.PodSpec.host_aliases:type_name -> kube5.core.v1.HostAlias
+	44,  // 65: kube5.core.v1.PodSpec.dns_config:type_name -> kube5.core.v1.PodDNSConfig
+	1,   // 66: kube5.core.v1.PodSpec.image_pull_secrets:type_name -> kube5.core.v1.LocalObjectReference
+	111, // 67: kube5.core.v1.PodCondition.last_probe_time:type_name -> kube5.meta.v1.Time
+	111, // 68: kube5.core.v1.PodCondition.last_transition_time:type_name -> kube5.meta.v1.Time
+	111, // 69: kube5.core.v1.ContainerStateRunning.started_at:type_name -> kube5.meta.v1.Time
+	111, // 70: kube5.core.v1.ContainerStateTerminated.started_at:type_name -> kube5.meta.v1.Time
+	111, // 71: kube5.core.v1.ContainerStateTerminated.finished_at:type_name -> kube5.meta.v1.Time
+	48,  // 72: kube5.core.v1.ContainerState.waiting:type_name -> kube5.core.v1.ContainerStateWaiting
+	49,  // 73: kube5.core.v1.ContainerState.running:type_name -> kube5.core.v1.ContainerStateRunning
+	50,  // 74: kube5.core.v1.ContainerState.terminated:type_name -> kube5.core.v1.ContainerStateTerminated
+	51,  // 75: kube5.core.v1.ContainerStatus.state:type_name -> kube5.core.v1.ContainerState
+	51,  // 76: kube5.core.v1.ContainerStatus.last_state:type_name -> kube5.core.v1.ContainerState
+	47,  // 77: kube5.core.v1.PodStatus.conditions:type_name -> kube5.core.v1.PodCondition
+	54,  // 78: kube5.core.v1.PodStatus.host_ips:type_name -> kube5.core.v1.HostIP
+	53,  // 79: kube5.core.v1.PodStatus.pod_ips:type_name -> kube5.core.v1.PodIP
+	111, // 80: kube5.core.v1.PodStatus.start_time:type_name -> kube5.meta.v1.Time
+	52,  // 81: kube5.core.v1.PodStatus.init_container_statuses:type_name -> kube5.core.v1.ContainerStatus
+	52,  // 82: kube5.core.v1.PodStatus.container_statuses:type_name -> kube5.core.v1.ContainerStatus
+	112, // 83: kube5.core.v1.Pod.metadata:type_name -> kube5.meta.v1.ObjectMeta
+	46,  // 84: kube5.core.v1.Pod.spec:type_name -> kube5.core.v1.PodSpec
+	55,  // 85: kube5.core.v1.Pod.status:type_name -> kube5.core.v1.PodStatus
+	112, // 86: kube5.core.v1.PodTemplateSpec.metadata:type_name -> kube5.meta.v1.ObjectMeta
+	46,  // 87: kube5.core.v1.PodTemplateSpec.spec:type_name -> kube5.core.v1.PodSpec
+	112, // 88: kube5.core.v1.Binding.metadata:type_name -> kube5.meta.v1.ObjectMeta
+	0,   // 89: kube5.core.v1.Binding.target:type_name -> kube5.core.v1.ObjectReference
+	111, // 90: kube5.core.v1.Taint.time_added:type_name -> kube5.meta.v1.Time
+	59,  // 91: kube5.core.v1.NodeSpec.taints:type_name -> kube5.core.v1.Taint
+	111, // 92: kube5.core.v1.NodeCondition.last_heartbeat_time:type_name -> kube5.meta.v1.Time
+	111, // 93: kube5.core.v1.NodeCondition.last_transition_time:type_name -> kube5.meta.v1.Time
+	63,  // 94: kube5.core.v1.NodeDaemonEndpoints.kubelet_endpoint:type_name -> kube5.core.v1.DaemonEndpoint
+	100, // 95: kube5.core.v1.NodeStatus.capacity:type_name -> kube5.core.v1.NodeStatus.CapacityEntry
+	101, // 96: kube5.core.v1.NodeStatus.allocatable:type_name -> kube5.core.v1.NodeStatus.AllocatableEntry
+	61,  // 97: kube5.core.v1.NodeStatus.conditions:type_name -> kube5.core.v1.NodeCondition
+	62,  // 98: kube5.core.v1.NodeStatus.addresses:type_name -> kube5.core.v1.NodeAddress
+	64,  // 99: kube5.core.v1.NodeStatus.daemon_endpoints:type_name -> kube5.core.v1.NodeDaemonEndpoints
+	65,  // 100: kube5.core.v1.NodeStatus.node_info:type_name -> kube5.core.v1.NodeSystemInfo
+	66,  // 101: kube5.core.v1.NodeStatus.images:type_name -> kube5.core.v1.ContainerImage
+	112, // 102: kube5.core.v1.Node.metadata:type_name -> kube5.meta.v1.ObjectMeta
+	60,  // 103: kube5.core.v1.Node.spec:type_name -> kube5.core.v1.NodeSpec
+	67,  // 104: kube5.core.v1.Node.status:type_name -> kube5.core.v1.NodeStatus
+	109, // 105: kube5.core.v1.ServicePort.target_port:type_name -> kube5.meta.v1.IntOrString
+	70,  // 106: kube5.core.v1.SessionAffinityConfig.client_ip:type_name -> kube5.core.v1.ClientIPConfig
+	69,  // 107: kube5.core.v1.ServiceSpec.ports:type_name -> kube5.core.v1.ServicePort
+	102, // 108: kube5.core.v1.ServiceSpec.selector:type_name -> kube5.core.v1.ServiceSpec.SelectorEntry
+	71,  // 109: kube5.core.v1.ServiceSpec.session_affinity_config:type_name -> kube5.core.v1.SessionAffinityConfig
+	73,  // 110: kube5.core.v1.LoadBalancerStatus.ingress:type_name -> kube5.core.v1.LoadBalancerIngress
+	74,  // 111: kube5.core.v1.ServiceStatus.load_balancer:type_name -> kube5.core.v1.LoadBalancerStatus
+	112, // 112: kube5.core.v1.Service.metadata:type_name -> kube5.meta.v1.ObjectMeta
+	72,  // 113: kube5.core.v1.Service.spec:type_name -> kube5.core.v1.ServiceSpec
+	75,  // 114: kube5.core.v1.Service.status:type_name -> kube5.core.v1.ServiceStatus
+	0,   // 115: kube5.core.v1.EndpointAddress.target_ref:type_name -> kube5.core.v1.ObjectReference
+	77,  // 116: kube5.core.v1.EndpointSubset.addresses:type_name -> kube5.core.v1.EndpointAddress
+	77,  // 117: kube5.core.v1.EndpointSubset.not_ready_addresses:type_name -> kube5.core.v1.EndpointAddress
+	78,  // 118: kube5.core.v1.EndpointSubset.ports:type_name -> kube5.core.v1.EndpointPort
+	112, // 119: kube5.core.v1.Endpoints.metadata:type_name -> kube5.meta.v1.ObjectMeta
+	79,  // 120: kube5.core.v1.Endpoints.subsets:type_name -> kube5.core.v1.EndpointSubset
+	111, // 121: kube5.core.v1.NamespaceCondition.last_transition_time:type_name -> kube5.meta.v1.Time
+	82,  // 122: kube5.core.v1.NamespaceStatus.conditions:type_name -> kube5.core.v1.NamespaceCondition
+	112, // 123: kube5.core.v1.Namespace.metadata:type_name -> kube5.meta.v1.ObjectMeta
+	81,  // 124: kube5.core.v1.Namespace.spec:type_name -> kube5.core.v1.NamespaceSpec
+	83,  // 125: kube5.core.v1.Namespace.status:type_name -> kube5.core.v1.NamespaceStatus
+	112, // 126: kube5.core.v1.ServiceAccount.metadata:type_name -> kube5.meta.v1.ObjectMeta
+	0,   // 127: kube5.core.v1.ServiceAccount.secrets:type_name -> kube5.core.v1.ObjectReference
+	1,   // 128: kube5.core.v1.ServiceAccount.image_pull_secrets:type_name -> kube5.core.v1.LocalObjectReference
+	112, // 129: kube5.core.v1.ConfigMap.metadata:type_name -> kube5.meta.v1.ObjectMeta
+	103, // 130: kube5.core.v1.ConfigMap.data:type_name -> kube5.core.v1.ConfigMap.DataEntry
+	104, // 131: kube5.core.v1.ConfigMap.binary_data:type_name -> kube5.core.v1.ConfigMap.BinaryDataEntry
+	112, // 132: kube5.core.v1.Secret.metadata:type_name -> kube5.meta.v1.ObjectMeta
+	105, // 133: kube5.core.v1.Secret.data:type_name -> kube5.core.v1.Secret.DataEntry
+	106, // 134: kube5.core.v1.Secret.string_data:type_name -> kube5.core.v1.Secret.StringDataEntry
+	107, // 135: kube5.core.v1.ReplicationControllerSpec.selector:type_name -> kube5.core.v1.ReplicationControllerSpec.SelectorEntry
+	57,  // 136: kube5.core.v1.ReplicationControllerSpec.template:type_name -> kube5.core.v1.PodTemplateSpec
+	111, // 137: kube5.core.v1.ReplicationControllerCondition.last_transition_time:type_name -> kube5.meta.v1.Time
+	89,  // 138: kube5.core.v1.ReplicationControllerStatus.conditions:type_name -> kube5.core.v1.ReplicationControllerCondition
+	112, // 139: kube5.core.v1.ReplicationController.metadata:type_name -> kube5.meta.v1.ObjectMeta
+	88,  // 140: kube5.core.v1.ReplicationController.spec:type_name -> kube5.core.v1.ReplicationControllerSpec
+	90,  // 141: kube5.core.v1.ReplicationController.status:type_name -> kube5.core.v1.ReplicationControllerStatus
+	113, // 142: kube5.core.v1.EventSeries.last_observed_time:type_name -> kube5.meta.v1.MicroTime
+	112, // 143: kube5.core.v1.Event.metadata:type_name -> kube5.meta.v1.ObjectMeta
+	0,   // 144: kube5.core.v1.Event.involved_object:type_name -> kube5.core.v1.ObjectReference
+	92,  // 145: kube5.core.v1.Event.source:type_name -> kube5.core.v1.EventSource
+	111, // 146: kube5.core.v1.Event.first_timestamp:type_name -> kube5.meta.v1.Time
+	111, // 147: kube5.core.v1.Event.last_timestamp:type_name -> kube5.meta.v1.Time
+	113, // 148: kube5.core.v1.Event.event_time:type_name -> kube5.meta.v1.MicroTime
+	93,  // 149: kube5.core.v1.Event.series:type_name -> kube5.core.v1.EventSeries
+	0,   // 150: kube5.core.v1.Event.related:type_name -> kube5.core.v1.ObjectReference
+	112, // 151: kube5.core.v1.ComponentStatus.metadata:type_name -> kube5.meta.v1.ObjectMeta
+	95,  // 152: kube5.core.v1.ComponentStatus.conditions:type_name -> kube5.core.v1.ComponentCondition
+	108, // 153: kube5.core.v1.ResourceRequirements.LimitsEntry.value:type_name -> kube5.meta.v1.Quantity
+	108, // 154: kube5.core.v1.ResourceRequirements.RequestsEntry.value:type_name -> kube5.meta.v1.Quantity
+	108, // 155: kube5.core.v1.NodeStatus.CapacityEntry.value:type_name -> kube5.meta.v1.Quantity
+	108, // 156: kube5.core.v1.NodeStatus.AllocatableEntry.value:type_name -> kube5.meta.v1.Quantity
+	157, // [157:157] is the sub-list for method output_type
+	157, // [157:157] is the sub-list for method input_type
+	157, // [157:157] is the sub-list for extension type_name
+	157, // [157:157] is the sub-list for extension extendee
+	0,   // [0:157] is the sub-list for field type_name
 }
 
 func init() { file_api_core_v1_generated_proto_init() }
@@ -7553,32 +7613,32 @@ func file_api_core_v1_generated_proto_init() {
 	file_api_core_v1_generated_proto_msgTypes[8].OneofWrappers = []any{}
 	file_api_core_v1_generated_proto_msgTypes[9].OneofWrappers = []any{}
 	file_api_core_v1_generated_proto_msgTypes[18].OneofWrappers = []any{}
-	file_api_core_v1_generated_proto_msgTypes[22].OneofWrappers = []any{}
 	file_api_core_v1_generated_proto_msgTypes[23].OneofWrappers = []any{}
-	file_api_core_v1_generated_proto_msgTypes[26].OneofWrappers = []any{}
+	file_api_core_v1_generated_proto_msgTypes[24].OneofWrappers = []any{}
 	file_api_core_v1_generated_proto_msgTypes[27].OneofWrappers = []any{}
 	file_api_core_v1_generated_proto_msgTypes[28].OneofWrappers = []any{}
 	file_api_core_v1_generated_proto_msgTypes[29].OneofWrappers = []any{}
-	file_api_core_v1_generated_proto_msgTypes[41].OneofWrappers = []any{}
+	file_api_core_v1_generated_proto_msgTypes[30].OneofWrappers = []any{}
 	file_api_core_v1_generated_proto_msgTypes[42].OneofWrappers = []any{}
-	file_api_core_v1_generated_proto_msgTypes[45].OneofWrappers = []any{}
-	file_api_core_v1_generated_proto_msgTypes[51].OneofWrappers = []any{}
-	file_api_core_v1_generated_proto_msgTypes[68].OneofWrappers = []any{}
+	file_api_core_v1_generated_proto_msgTypes[43].OneofWrappers = []any{}
+	file_api_core_v1_generated_proto_msgTypes[46].OneofWrappers = []any{}
+	file_api_core_v1_generated_proto_msgTypes[52].OneofWrappers = []any{}
 	file_api_core_v1_generated_proto_msgTypes[69].OneofWrappers = []any{}
-	file_api_core_v1_generated_proto_msgTypes[71].OneofWrappers = []any{}
-	file_api_core_v1_generated_proto_msgTypes[76].OneofWrappers = []any{}
+	file_api_core_v1_generated_proto_msgTypes[70].OneofWrappers = []any{}
+	file_api_core_v1_generated_proto_msgTypes[72].OneofWrappers = []any{}
 	file_api_core_v1_generated_proto_msgTypes[77].OneofWrappers = []any{}
-	file_api_core_v1_generated_proto_msgTypes[84].OneofWrappers = []any{}
+	file_api_core_v1_generated_proto_msgTypes[78].OneofWrappers = []any{}
 	file_api_core_v1_generated_proto_msgTypes[85].OneofWrappers = []any{}
 	file_api_core_v1_generated_proto_msgTypes[86].OneofWrappers = []any{}
 	file_api_core_v1_generated_proto_msgTypes[87].OneofWrappers = []any{}
+	file_api_core_v1_generated_proto_msgTypes[88].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_api_core_v1_generated_proto_rawDesc), len(file_api_core_v1_generated_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   107,
+			NumMessages:   108,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
