@@ -6,7 +6,11 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -382,4 +386,184 @@ func (l *loader) stop() loadStats {
 	close(l.done)
 	<-l.exited
 	return l.next()
+}
+
+// secondNodeAddress is the first machine's address in INSTALL.md's second-node commands.
+const secondNodeAddress = "http://10.1.0.10:8080"
+
+// TestSecondNode is INSTALL.md's "A second node", command for command (the blocks marked
+// `<!-- e2e: second-node -->`): a cluster of one node runs the walkthrough's web
+// Deployment and Service; a second node joins with the guide's kubeconfig, kubelet and
+// kube-proxy commands run inside its namespace; then, from the first machine, the guide's
+// kubectl commands show it Ready and spread the scaled Deployment over both nodes, and
+// the guide's curl loop, run with bash on each node, is answered by pods of both.
+func TestSecondNode(t *testing.T) {
+	g := framework.LoadInstallGuide(t, "second-node")
+	start := time.Now()
+	m := framework.StartMultiNode(t, 1, framework.MultiNodeOptions{})
+	first := m.Nodes[0]
+	m.WaitNodesReady(90*time.Second, first)
+	// Sections 2-4 of the guide (TestWalkthrough runs them command for command).
+	m.MustKubectl("create", "deployment", "web", "--image=kube5/httpenv:1.0", "--port=8888", "--replicas=3")
+	m.MustKubectl("expose", "deployment", "web", "--port=80", "--target-port=8888")
+	waitSpread(t, m, "app=web", 3, nil)
+	t.Logf("one node with 3 pods of web in %s", time.Since(start).Round(time.Millisecond))
+
+	second := m.AddNode()
+	kubeconfig := filepath.Join(second.Dir, "kubeconfig")
+	for _, cmd := range g.Commands() {
+		if prog, _ := framework.FlagNames(cmd); prog != "kube-apiserver" && prog != "kubelet" && prog != "kube-proxy" &&
+			!strings.HasPrefix(cmd, "kubectl config ") {
+			continue // the first machine's commands, below
+		}
+		words := m.GuideWords(g, cmd, secondNodeAddress, m.URL)
+		switch prog := words[0]; {
+		case prog == "kube-apiserver":
+			// The first machine's apiserver: the harness started it, listening on the
+			// bridge (the guide's 0.0.0.0 would be every interface of this host).
+			_, flags := framework.FlagNames(cmd)
+			api := m.Process("kube-apiserver")
+			for _, f := range flags {
+				if !hasFlag(api.Args, f) {
+					t.Errorf("INSTALL.md runs %q but the harness starts kube-apiserver without --%s", cmd, f)
+				}
+			}
+		case prog == "kubectl" && len(words) > 1 && words[1] == "config":
+			// On the second machine, writing ./kubeconfig.
+			if out, err := m.KubectlOn(second, "", words[1:]...); err != nil {
+				t.Fatalf("%s on %s: %v\n%s", cmd, second.Name, err, out)
+			}
+		case prog == "kubelet":
+			m.StartNodeDaemon(second, prog, append(words[1:], m.KubeletFlags(second)...)...)
+		case prog == "kube-proxy":
+			m.StartNodeDaemon(second, prog, append(words[1:], m.ProxyFlags(second)...)...)
+		}
+	}
+	if b, err := os.ReadFile(kubeconfig); err != nil || !strings.Contains(string(b), m.URL) {
+		t.Fatalf("the guide's kubectl config commands did not write %s naming %s: %v\n%s", kubeconfig, m.URL, err, b)
+	}
+	m.WaitNodesReady(90*time.Second, second)
+	t.Logf("%s joined, Ready %s after the start", second.Name, time.Since(start).Round(time.Millisecond))
+
+	// Back on the first machine.
+	out := runGuide(t, m, g, "kubectl get nodes -o wide")
+	for _, n := range m.Nodes {
+		// The second kubelet was given no --node-ip: its only interface, eth0, is the
+		// node's InternalIP, as the guide says.
+		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(n.Name) + `\s+Ready\s.*\s` + regexp.QuoteMeta(n.IP.String()) + `\s`).MatchString(out) {
+			t.Errorf("kubectl get nodes -o wide does not show %s Ready with INTERNAL-IP %s:\n%s", n.Name, n.IP, out)
+		}
+	}
+	if out := runGuide(t, m, g, "kubectl scale deploy web --replicas=6"); strings.TrimSpace(out) != "deployment.apps/web scaled" {
+		t.Errorf("kubectl scale printed %q", out)
+	}
+	pods := waitSpread(t, m, "app=web", 6, nil)
+	out = runGuide(t, m, g, "kubectl get pods -o wide")
+	for _, p := range pods {
+		if !regexp.MustCompile(`(?m)^` + regexp.QuoteMeta(p.Name) + `\s.*\sRunning\s.*\s` + regexp.QuoteMeta(p.IP) + `\s+` + regexp.QuoteMeta(p.Node) + `\s`).MatchString(out) {
+			t.Errorf("kubectl get pods -o wide does not show %s Running with IP %s on %s:\n%s", p.Name, p.IP, p.Node, out)
+		}
+	}
+
+	// The guide's curl loop, on each machine (the first with the harness's kubeconfig,
+	// the second with the one the guide wrote).
+	loop := ""
+	for _, cmd := range g.Commands() {
+		if strings.HasPrefix(cmd, "for ") {
+			loop = cmd
+		}
+	}
+	if loop == "" {
+		t.Fatalf("INSTALL.md's second-node blocks have no `for` loop of curls")
+	}
+	nodeOf := map[string]string{}
+	for _, p := range pods {
+		nodeOf[p.Name] = p.Node
+	}
+	for _, n := range m.Nodes {
+		kc := m.Kubeconfig
+		if n == second {
+			kc = kubeconfig
+		}
+		framework.Eventually(t, 90*time.Second, "the guide's curl loop on "+n.Name+" to be answered by pods of both nodes", func() error {
+			out, err := m.ShellOn(n, g, kc, loop)
+			if err != nil {
+				return err
+			}
+			perNode, total, err := uniqCounts(out, nodeOf)
+			if err != nil {
+				return err
+			}
+			if total != 30 || len(perNode) != len(m.Nodes) {
+				return fmt.Errorf("%d answers, per node %v:\n%s", total, perNode, out)
+			}
+			t.Logf("the curl loop on %s: answers per node %v", n.Name, perNode)
+			return nil
+		})
+	}
+	if left := g.Uncovered("kube", "for "); len(left) > 0 {
+		t.Errorf("commands of INSTALL.md's second-node blocks that TestSecondNode does not run:\n  %s", strings.Join(left, "\n  "))
+	}
+	t.Logf("done in %s", time.Since(start).Round(time.Millisecond))
+}
+
+// runGuide runs a kubectl command of the guide on the host (the first machine) with the
+// harness's kubeconfig.
+func runGuide(t *testing.T, m *framework.MultiNode, g *framework.Guide, cmd string) string {
+	t.Helper()
+	words := m.GuideWords(g, cmd)
+	if words[0] != "kubectl" {
+		t.Fatalf("%q: not a kubectl command", cmd)
+	}
+	return m.MustKubectl(words[1:]...)
+}
+
+// uniqCounts reads `sort | uniq -c` of httpenv answers ("  14 {"HOSTNAME": "web-..."}")
+// and returns the answers per node of the pods in nodeOf, and their total.
+func uniqCounts(out string, nodeOf map[string]string) (map[string]int, int, error) {
+	perNode := map[string]int{}
+	total := 0
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		count, body, _ := strings.Cut(strings.TrimSpace(line), " ")
+		n, err := strconv.Atoi(count)
+		if err != nil {
+			return nil, 0, fmt.Errorf("not `uniq -c` output: %q", line)
+		}
+		var answer map[string]string
+		if err := json.Unmarshal([]byte(body), &answer); err != nil || answer["HOSTNAME"] == "" {
+			return nil, 0, fmt.Errorf("%d requests answered %q, not httpenv's {\"HOSTNAME\": ...}", n, body)
+		}
+		node, ok := nodeOf[answer["HOSTNAME"]]
+		if !ok {
+			return nil, 0, fmt.Errorf("answered by %q, not a current pod of web", answer["HOSTNAME"])
+		}
+		perNode[node] += n
+		total += n
+	}
+	return perNode, total, nil
+}
+
+func hasFlag(args []string, flag string) bool {
+	for _, a := range args {
+		if a == "--"+flag || strings.HasPrefix(a, "--"+flag+"=") {
+			return true
+		}
+	}
+	return false
+}
+
+// TestSecondNodeGuide checks INSTALL.md's second-node blocks without a cluster: every
+// command is one TestSecondNode knows how to run.
+func TestSecondNodeGuide(t *testing.T) {
+	g := framework.LoadInstallGuide(t, "second-node")
+	for _, cmd := range g.Commands() {
+		prog, _ := framework.FlagNames(cmd)
+		switch {
+		case prog == "kube-apiserver" || prog == "kubelet" || prog == "kube-proxy":
+		case prog == "kubectl" && !strings.ContainsAny(cmd, "$`|;&"):
+		case strings.HasPrefix(cmd, "for ") && strings.Contains(cmd, "curl"):
+		default:
+			t.Errorf("INSTALL.md's second-node blocks hold %q: only kubectl, the daemons and a `for` loop of curls are run", cmd)
+		}
+	}
 }

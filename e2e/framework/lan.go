@@ -77,11 +77,11 @@ func (l *lan) build() error {
 		func() (string, error) { return l.hub.Run("ip", "link", "add", "name", "br0", "type", "bridge") },
 		func() (string, error) { return l.hub.Run("ip", "link", "set", "br0", "up") },
 		func() (string, error) {
-			return run("ip", "link", "add", "name", l.hostLink, "type", "veth", "peer", "name", "host", "netns", l.hub.Name)
+			return hostRun("ip", "link", "add", "name", l.hostLink, "type", "veth", "peer", "name", "host", "netns", l.hub.Name)
 		},
 		func() (string, error) { return l.hub.Run("ip", "link", "set", "host", "master", "br0", "up") },
-		func() (string, error) { return run("ip", "addr", "add", hostCIDR, "dev", l.hostLink) },
-		func() (string, error) { return run("ip", "link", "set", l.hostLink, "up") },
+		func() (string, error) { return hostRun("ip", "addr", "add", hostCIDR, "dev", l.hostLink) },
+		func() (string, error) { return hostRun("ip", "link", "set", l.hostLink, "up") },
 	}
 	for _, s := range steps {
 		if _, err := s(); err != nil {
@@ -128,9 +128,9 @@ func (l *lan) remove() error {
 	}
 	// The kernel frees the hub asynchronously; delete the host's end now so that the
 	// address and route are gone when teardown returns.
-	if _, err := run("ip", "link", "show", "dev", l.hostLink); err == nil {
-		if _, err := run("ip", "link", "del", l.hostLink); err != nil {
-			if _, stillThere := run("ip", "link", "show", "dev", l.hostLink); stillThere == nil {
+	if _, err := hostRun("ip", "link", "show", "dev", l.hostLink); err == nil {
+		if _, err := hostRun("ip", "link", "del", l.hostLink); err != nil {
+			if _, stillThere := hostRun("ip", "link", "show", "dev", l.hostLink); stillThere == nil {
 				errs = append(errs, err)
 			}
 		}
@@ -141,7 +141,7 @@ func (l *lan) remove() error {
 // hostPrefixes lists the IPv4 prefixes this host has routes or addresses in (all tables).
 func hostPrefixes() ([]netip.Prefix, error) {
 	var out []netip.Prefix
-	routes, err := run("ip", "-4", "-j", "route", "show", "table", "all")
+	routes, err := hostRun("ip", "-4", "-j", "route", "show", "table", "all")
 	if err != nil {
 		return nil, err
 	}
@@ -162,7 +162,7 @@ func hostPrefixes() ([]netip.Prefix, error) {
 			out = append(out, p)
 		}
 	}
-	addrs, err := run("ip", "-4", "-j", "addr")
+	addrs, err := hostRun("ip", "-4", "-j", "addr")
 	if err != nil {
 		return nil, err
 	}
@@ -194,9 +194,9 @@ func overlapsAny(p netip.Prefix, list []netip.Prefix) bool {
 	return false
 }
 
-// run runs a command in the host's namespace and returns its combined output; the error
+// hostRun runs a command in the host's namespace and returns its combined output; the error
 // holds the output too.
-func run(name string, args ...string) (string, error) {
+func hostRun(name string, args ...string) (string, error) {
 	out, err := exec.Command(name, args...).CombinedOutput()
 	if err != nil {
 		return string(out), fmt.Errorf("%s %s: %v: %s", name, strings.Join(args, " "), err, strings.TrimSpace(string(out)))

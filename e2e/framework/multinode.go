@@ -300,8 +300,9 @@ func (m *MultiNode) StartNodeDaemon(n *Node, name string, args ...string) *Proce
 		m.t.Fatalf("starting %s on %s: %v", name, n.Name, err)
 	}
 	// nsenter execs the daemon (no fork for a network namespace): the pid is the
-	// daemon's, and the name is what Process looks for.
-	p.Name, p.Args = name, args
+	// daemon's, and the name is what Process looks for. Args stay nsenter's, whose last
+	// ones are the daemon's (HasFlag looks at those), so that a restart runs it alike.
+	p.Name = name
 	n.procs = append(n.procs, p)
 	return p
 }
@@ -325,7 +326,14 @@ func (n *Node) HasFlag(name, flag string) bool {
 	if p == nil {
 		return false
 	}
-	for _, a := range p.Args {
+	args := p.Args
+	for i, a := range args {
+		if a == "--" { // nsenter's own flags end here
+			args = args[i+1:]
+			break
+		}
+	}
+	for _, a := range args {
 		if a == "--"+flag || strings.HasPrefix(a, "--"+flag+"=") {
 			return true
 		}
