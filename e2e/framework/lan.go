@@ -23,8 +23,9 @@ import (
 type lan struct {
 	n      int          // the N of 10.99.N.0/24, unique on this host while the lan exists
 	prefix netip.Prefix // 10.99.N.0/24
-	hub    *NetNS       // k5mn<N>-hub, holding the bridge "br0"
-	// hostLink is the host's end of the veth to the hub (k5mn<N>), with address .1.
+	hub    *NetNS       // k5mn<N>-p<pid>-hub, holding the bridge "br0"
+	// hostLink is the host's end of the veth to the hub (k5mn<N>), with address .1; its
+	// peer in the hub is k5mn<N>h.
 	hostLink string
 }
 
@@ -39,8 +40,9 @@ func (l *lan) nodeIP(i int) netip.Addr {
 }
 
 // claimLAN picks a free 10.99.N.0/24 and builds the hub, its bridge and the host's link.
-// Creating the hub namespace claims N: `ip netns add` fails when another test (in this
-// process or another) holds it.
+// Creating the host's link k5mn<N> claims N: `ip link add` fails when another test (in
+// this process or another) holds it. The namespaces are named after N and this process
+// (k5mn<N>-p<pid>-...), so that sweepStale can tell a killed test's leftovers.
 func claimLAN() (*lan, error) {
 	used, err := hostPrefixes()
 	if err != nil {
@@ -54,32 +56,40 @@ func claimLAN() (*lan, error) {
 		if overlapsAny(pfx, used) {
 			continue
 		}
-		hub, err := newNetNS(fmt.Sprintf("k5mn%d-hub", n))
-		if err != nil {
+		l := &lan{n: n, prefix: pfx, hostLink: fmt.Sprintf("k5mn%d", n)}
+		if _, err := hostRun("ip", "link", "add", "name", l.hostLink, "type", "veth", "peer", "name", l.hostLink+"h"); err != nil {
 			if len(tried) < 3 {
 				tried = append(tried, err.Error())
 			}
 			continue
 		}
-		l := &lan{n: n, prefix: pfx, hub: hub, hostLink: fmt.Sprintf("k5mn%d", n)}
 		if err := l.build(); err != nil {
 			return nil, errors.Join(err, l.remove())
 		}
 		return l, nil
 	}
-	return nil, fmt.Errorf("no free 10.99.N.0/24 for the nodes' bridge (every N is routed here or its namespace k5mnN-hub exists: `ip netns` lists leftovers of killed tests, `ip netns del` them): %s",
+	return nil, fmt.Errorf("no free 10.99.N.0/24 for the nodes' bridge (every N is routed here or has a link k5mnN): %s",
 		strings.Join(tried, "; "))
 }
 
+// nsName is the name of the lan's namespace called what (hub, n0, n1 ...).
+func (l *lan) nsName(what string) string {
+	return fmt.Sprintf("k5mn%d-p%d-%s", l.n, os.Getpid(), what)
+}
+
 func (l *lan) build() error {
+	hub, err := newNetNS(l.nsName("hub"))
+	if err != nil {
+		return err
+	}
+	l.hub = hub
+	peer := l.hostLink + "h"
 	hostCIDR := netip.PrefixFrom(l.hostIP(), l.prefix.Bits()).String()
 	steps := []func() (string, error){
 		func() (string, error) { return l.hub.Run("ip", "link", "add", "name", "br0", "type", "bridge") },
 		func() (string, error) { return l.hub.Run("ip", "link", "set", "br0", "up") },
-		func() (string, error) {
-			return hostRun("ip", "link", "add", "name", l.hostLink, "type", "veth", "peer", "name", "host", "netns", l.hub.Name)
-		},
-		func() (string, error) { return l.hub.Run("ip", "link", "set", "host", "master", "br0", "up") },
+		func() (string, error) { return hostRun("ip", "link", "set", peer, "netns", l.hub.Name) },
+		func() (string, error) { return l.hub.Run("ip", "link", "set", peer, "master", "br0", "up") },
 		func() (string, error) { return hostRun("ip", "addr", "add", hostCIDR, "dev", l.hostLink) },
 		func() (string, error) { return hostRun("ip", "link", "set", l.hostLink, "up") },
 	}
@@ -95,7 +105,7 @@ func (l *lan) build() error {
 // in the node) with its address, and turns forwarding on: the node routes for its pods,
 // and Docker, finding forwarding on, leaves the FORWARD policy alone.
 func (l *lan) addNode(i int) (*NetNS, error) {
-	ns, err := newNetNS(fmt.Sprintf("k5mn%d-n%d", l.n, i))
+	ns, err := newNetNS(l.nsName(fmt.Sprintf("n%d", i)))
 	if err != nil {
 		return nil, err
 	}
@@ -123,8 +133,10 @@ func (l *lan) addNode(i int) (*NetNS, error) {
 // their peers: the host's link and the nodes' eth0) and the host's link if left.
 func (l *lan) remove() error {
 	var errs []error
-	if err := l.hub.delete(); err != nil {
-		errs = append(errs, err)
+	if l.hub != nil {
+		if err := l.hub.delete(); err != nil {
+			errs = append(errs, err)
+		}
 	}
 	// The kernel frees the hub asynchronously; delete the host's end now so that the
 	// address and route are gone when teardown returns.

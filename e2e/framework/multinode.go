@@ -99,6 +99,7 @@ func StartControlPlane(t testing.TB, opts MultiNodeOptions) *MultiNode {
 	t.Helper()
 	bin, repo := RequireBinaries(t)
 	requireMultiNodeHost(t, repo)
+	sweepStale(t)
 	if len(opts.Images) == 0 {
 		opts.Images = DefaultNodeImages
 	}
@@ -108,6 +109,9 @@ func StartControlPlane(t testing.TB, opts MultiNodeOptions) *MultiNode {
 	}
 	m := &MultiNode{BinDir: bin, RepoRoot: repo, Dir: dir, t: t, opts: opts, Kubeconfig: filepath.Join(dir, "admin.kubeconfig")}
 	if err := os.MkdirAll(filepath.Join(dir, "logs"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeOwner(dir); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(m.teardown)
