@@ -4,7 +4,7 @@
 # needed, builds the images, then starts kube-apiserver (embedded etcd), the
 # controller-manager, the scheduler, the kubelet and kube-proxy with their logs under
 # _output/local-up/logs, writes a kubeconfig and waits for the node to be Ready.
-# Ctrl-C stops everything and removes the pods' containers and kube-proxy's rules.
+# Ctrl-C stops everything and removes this node's pod containers and kube-proxy's rules.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -13,6 +13,10 @@ logs="$dir/logs"
 mkdir -p "$logs"
 export KUBECONFIG="$dir/kubeconfig"
 kubectl="$root/bin/kubectl"
+# The node's name, as the kubelet derives it from the hostname (lower-cased). The kubelet
+# labels every container it starts io.kube5.node=<node>; cleanup removes only those, never
+# the containers of another kube5 node sharing this Docker (e2e tests, a second cluster).
+node=$(hostname | tr '[:upper:]' '[:lower:]')
 pids=()
 
 say() { printf '\033[1m%s\033[0m\n' "$*"; }
@@ -23,8 +27,9 @@ cleanup() {
   say "Stopping the cluster"
   for ((i=${#pids[@]}-1; i>=0; i--)); do kill -TERM "${pids[i]}" 2>/dev/null || true; done
   for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  # The kubelet stops pods it runs on SIGTERM only when asked to drain; remove what is left.
-  ids=$(docker ps -aq --filter label=io.kubernetes.pod.uid 2>/dev/null || true)
+  # The kubelet stops pods it runs on SIGTERM only when asked to drain; remove what is left
+  # of this node's pods.
+  ids=$(docker ps -aq --filter label=io.kubernetes.pod.uid --filter "label=io.kube5.node=$node" 2>/dev/null || true)
   [ -n "$ids" ] && docker rm -f $ids >/dev/null 2>&1 || true
   "$root/bin/kube-proxy" --cleanup >/dev/null 2>&1 || true
   say "Stopped. Logs are in $logs"
@@ -64,9 +69,8 @@ wait_for 60 "kube-apiserver" curl -sf http://127.0.0.1:8080/readyz
 start kube-controller-manager --master=http://127.0.0.1:8080
 start kube-scheduler --master=http://127.0.0.1:8080
 say "Starting the node"
-start kubelet --kubeconfig="$KUBECONFIG" --root-dir="$dir/kubelet"
-start kube-proxy --master=http://127.0.0.1:8080
-node=$(hostname)
+start kubelet --kubeconfig="$KUBECONFIG" --root-dir="$dir/kubelet" --hostname-override="$node"
+start kube-proxy --master=http://127.0.0.1:8080 --hostname-override="$node"
 wait_for 90 "node $node to be Ready" sh -c "'$kubectl' get node '$node' -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}' | grep -qx True"
 
 cat <<EOT

@@ -30,6 +30,7 @@ import (
 	"kube5/apiserver/internal/storage"
 	"kube5/apiserver/internal/watchcache"
 	"kube5/proto/daemon"
+	"kube5/proto/outage"
 	"kube5/proto/version"
 )
 
@@ -76,6 +77,9 @@ type Server struct {
 	api      *API
 	registry *prometheus.Registry
 	listener net.Listener
+
+	// etcdReporter logs, at a bounded rate, that etcd cannot be reached.
+	etcdReporter *outage.Reporter
 }
 
 // Setup connects to (or starts) etcd, builds the API and binds the port. Errors name the
@@ -91,17 +95,17 @@ func Setup(ctx context.Context, o *options.Options) (*Server, error) {
 		}
 		s.etcd, endpoints = e, e.Endpoints()
 	}
-	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, Logger: quietZap()})
+	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, Logger: quietZap(),
+		DialOptions: []grpc.DialOption{etcdReconnect}})
 	if err != nil {
 		s.closeEtcd()
 		return nil, fmt.Errorf("connecting to etcd at %v (--etcd-servers): %w", endpoints, err)
 	}
 	s.client = cli
-	pingCtx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	if _, err := cli.Get(pingCtx, "/registry/health-check"); err != nil {
+	s.etcdReporter = newEtcdReporter(endpoints, s.etcd != nil)
+	if err := waitForEtcd(ctx, cli, endpoints, s.etcdReporter); err != nil {
 		s.close()
-		return nil, fmt.Errorf("etcd at %v does not answer (is it running? check --etcd-servers): %w", endpoints, err)
+		return nil, err
 	}
 	api, err := NewAPI(ctx, cli, APIConfig{
 		ServiceClusterIPRange: o.ServiceClusterIPRange, ServiceNodePortRange: o.ServiceNodePortRange,
@@ -141,6 +145,14 @@ func (s *Server) Addr() string { return s.listener.Addr().String() }
 // Run serves until ctx ends, then stops gracefully.
 func (s *Server) Run(ctx context.Context) error {
 	defer s.close()
+	if len(s.Options.EtcdServers) > 0 {
+		// An external etcd may go away while we serve: say so in the log, not only in
+		// /readyz. Stopped before the etcd client closes.
+		mctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); monitorEtcd(mctx, s.client, s.Options.EtcdServers, s.etcdReporter) }()
+		defer func() { stop(); <-done }()
+	}
 	if s.Options.EtcdCompactionInterval > 0 {
 		s.api.Storage.StartCompactor(ctx, s.Options.EtcdCompactionInterval)
 	}

@@ -281,19 +281,22 @@ func (s *Server) run(ctx context.Context) error {
 	return nil
 }
 
-// waitForAPIServer polls until the apiserver answers, logging what to check meanwhile;
-// false when ctx ended first.
+// waitForAPIServer polls until the apiserver answers; false when ctx ended first. While
+// it cannot be reached the client says so (address, cause, flag to check) at a bounded
+// rate, and that it is back; an apiserver that answers with an error (not ready yet) is
+// logged here.
 func (s *Server) waitForAPIServer(ctx context.Context) bool {
 	delay := 500 * time.Millisecond
-	for attempt := 0; ; attempt++ {
+	for {
 		_, err := s.Client.Namespaces().Get(ctx, "kube-system")
 		if err == nil || apierrors.IsNotFound(err) {
-			if attempt > 0 {
-				klog.InfoS("kube-apiserver is reachable", "server", s.Client.Server())
-			}
 			return true
 		}
-		klog.InfoS("Waiting for kube-apiserver (is it running? check --master or --kubeconfig)", "server", s.Client.Server(), "err", err)
+		if client.IsUnreachable(err) {
+			klog.V(2).InfoS("Waiting for kube-apiserver", "server", s.Client.Server(), "err", err)
+		} else {
+			klog.InfoS("Waiting for kube-apiserver to answer", "server", s.Client.Server(), "err", err)
+		}
 		select {
 		case <-ctx.Done():
 			return false

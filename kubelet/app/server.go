@@ -21,7 +21,6 @@ import (
 	"kube5/proto/client"
 	"kube5/proto/daemon"
 	"kube5/proto/informer"
-	"kube5/proto/kubeconfig"
 	"kube5/proto/version"
 
 	"kube5/kubelet/app/options"
@@ -90,15 +89,14 @@ func Setup(ctx context.Context, o *options.Options) (*Server, error) {
 		return nil, err
 	}
 	if o.Kubeconfig != "" {
-		kc, err := kubeconfig.Load(o.Kubeconfig)
+		// A missing file, or one naming no server, is a typo to report: upstream's kubelet
+		// fails too, rather than running against 127.0.0.1:8080 or standalone.
+		ccfg, err := daemon.KubeconfigClientConfig(o.Kubeconfig, "omit --kubeconfig to run standalone (static pods of --pod-manifest-path only)")
 		if err != nil {
-			return nil, fmt.Errorf("--kubeconfig %s: %w", o.Kubeconfig, err)
+			return nil, err
 		}
-		server, _, err := kc.ClientConfig("", "")
-		if err != nil {
-			return nil, fmt.Errorf("--kubeconfig %s: %w", o.Kubeconfig, err)
-		}
-		c, err := client.New(client.Config{Server: server, UserAgent: "kubelet/" + version.Get().GitVersion, Timeout: 30 * time.Second})
+		ccfg.UserAgent, ccfg.Timeout = "kubelet/"+version.Get().GitVersion, 30*time.Second
+		c, err := client.New(ccfg)
 		if err != nil {
 			return nil, fmt.Errorf("--kubeconfig %s: %w", o.Kubeconfig, err)
 		}

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/keepalive"
 
@@ -52,7 +53,19 @@ type Config struct {
 	// DialOptions are appended to the client's own options (tests shorten the reconnect
 	// backoff with grpc.WithConnectParams, for example).
 	DialOptions []grpc.DialOption
+	// ServerFlag names where Server came from, for a user to check: "--master",
+	// "--kubeconfig /etc/kube5/kubelet.conf". When set, the client logs that it cannot
+	// reach the apiserver, naming Server and this flag, at the first failed request and
+	// then at a bounded rate while the failures go on, and once when it is back (package
+	// outage). Daemons set it (daemon.MasterFlags does), since their retries are otherwise
+	// silent; kubectl, which reports its own errors, does not.
+	ServerFlag string
 }
+
+// ReconnectMaxDelay caps the wait between two connection attempts to an apiserver that
+// is down. gRPC's default (2 minutes) would keep a daemon away from an apiserver that
+// came up long after it; a refused connection to a down apiserver costs next to nothing.
+const ReconnectMaxDelay = 10 * time.Second
 
 // Clientset is a connection to one apiserver. It is safe for concurrent use, and one is
 // meant to be shared by everything in a process.
@@ -88,9 +101,20 @@ func New(cfg Config) (*Clientset, error) {
 		// behind. Windows are credit, not buffers: large ones cost nothing while idle.
 		grpc.WithInitialWindowSize(4 << 20),
 		grpc.WithInitialConnWindowSize(64 << 20),
+		grpc.WithConnectParams(grpc.ConnectParams{
+			Backoff:           backoff.Config{BaseDelay: time.Second, Multiplier: 1.6, Jitter: 0.2, MaxDelay: ReconnectMaxDelay},
+			MinConnectTimeout: 20 * time.Second,
+		}),
 	}
 	if cfg.UserAgent != "" {
 		opts = append(opts, grpc.WithUserAgent(cfg.UserAgent))
+	}
+	if cfg.ServerFlag != "" {
+		server := cfg.Server
+		if server == "" {
+			server = target
+		}
+		opts = append(opts, reportingInterceptors(newReporter(server, cfg.ServerFlag))...)
 	}
 	opts = append(opts, cfg.DialOptions...)
 	// passthrough: the address is dialled as given (no DNS resolver round, so "localhost"

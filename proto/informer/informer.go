@@ -171,7 +171,7 @@ func (i *Informer[T]) Run(ctx context.Context) {
 					return
 				}
 				failures++
-				klog.V(2).InfoS("Informer list failed; retrying", "resource", i.name, "err", err)
+				i.listFailed(err)
 				i.sleep(ctx, failures)
 				continue
 			}
@@ -201,6 +201,19 @@ func (i *Informer[T]) Run(ctx context.Context) {
 			i.sleep(ctx, failures)
 		}
 	}
+}
+
+// listFailed logs a failed list. An apiserver that cannot be reached is reported by the
+// client itself, once for all the informers sharing it and at a bounded rate (see
+// client.Config.ServerFlag), so that is only a detail here; anything else (a refused or
+// failed request) the cache cannot sync without, and the user needs to see it, as with
+// upstream's reflector.
+func (i *Informer[T]) listFailed(err error) {
+	if client.IsUnreachable(err) {
+		klog.V(2).InfoS("Informer list failed; retrying", "resource", i.name, "err", err)
+		return
+	}
+	klog.ErrorS(err, "Listing failed; the cache waits for it and retries", "resource", i.name)
 }
 
 // sleep waits the backoff for the n-th consecutive failure: MinBackoff doubled per

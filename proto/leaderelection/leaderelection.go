@@ -285,7 +285,13 @@ func (le *LeaderElector) tryAcquireOrRenew(ctx context.Context) bool {
 	old, err := le.leases.Get(ctx, le.cfg.Name)
 	if err != nil {
 		if !apierrors.IsNotFound(err) {
-			klog.ErrorS(err, "Error retrieving lease", "lease", le.cfg.Namespace+"/"+le.cfg.Name)
+			// Every RetryPeriod: an apiserver that cannot be reached is reported by the
+			// client at a bounded rate instead (client.Config.ServerFlag).
+			if client.IsUnreachable(err) {
+				klog.V(2).InfoS("Error retrieving lease", "lease", le.cfg.Namespace+"/"+le.cfg.Name, "err", err)
+			} else {
+				klog.ErrorS(err, "Error retrieving lease", "lease", le.cfg.Namespace+"/"+le.cfg.Name)
+			}
 			return false
 		}
 		created, err := le.leases.Create(ctx, &coordinationv1.Lease{

@@ -79,13 +79,22 @@ func (n *Controller) PodCIDR() string {
 
 // Run registers the node, then renews the lease and updates the status until ctx ends.
 func (n *Controller) Run(ctx context.Context) {
-	for ctx.Err() == nil {
-		if err := n.register(ctx); err == nil {
+	// As upstream's kubelet: retry from 100ms, doubling up to 7s. An apiserver that cannot
+	// be reached is already reported by the client (at a bounded rate, naming the address
+	// and --kubeconfig), so only the apiserver's own refusals get a line per attempt.
+	for delay := 100 * time.Millisecond; ctx.Err() == nil; delay = min(2*delay, 7*time.Second) {
+		err := n.register(ctx)
+		if err == nil {
 			break
-		} else if ctx.Err() == nil {
-			klog.ErrorS(err, "Registering the node failed; retrying", "node", n.cfg.NodeName)
 		}
-		sleep(ctx, time.Second)
+		if ctx.Err() == nil {
+			if client.IsUnreachable(err) {
+				klog.V(2).InfoS("Registering the node failed; retrying", "node", n.cfg.NodeName, "err", err)
+			} else {
+				klog.ErrorS(err, "Registering the node failed; retrying", "node", n.cfg.NodeName, "retryIn", delay)
+			}
+		}
+		sleep(ctx, delay)
 	}
 	n.once.Do(func() { close(n.registered) })
 	go n.leaseLoop(ctx)
