@@ -110,10 +110,11 @@ func (d *nodeDocker) stop() []error {
 		d.proc.Stop(30 * time.Second)
 	}
 	killProcessesUsing(d.dir)
-	if err := unmountUnder(d.dir); err != nil {
+	// Containers first (they may hold mounts), then the mounts.
+	if err := removeCgroup(d.cgroupParent); err != nil {
 		errs = append(errs, err)
 	}
-	if err := removeCgroup(d.cgroupParent); err != nil {
+	if err := unmountUnder(d.dir); err != nil {
 		errs = append(errs, err)
 	}
 	return errs
@@ -206,29 +207,52 @@ func unescapeMountPath(s string) string {
 }
 
 // removeCgroup removes the cgroup parent dockerd made in every hierarchy (cgroupfs
-// directories go with rmdir only, children first); a cgroup still holding a process
-// cannot be removed and is reported.
+// directories go with rmdir only, children first). A process still in it is a container
+// of the node that outlived its dockerd and shim: it is killed first, by pid.
 func removeCgroup(parent string) error {
 	hierarchies, _ := filepath.Glob("/sys/fs/cgroup/*")
 	hierarchies = append(hierarchies, "/sys/fs/cgroup")
-	var errs []error
+	var dirs []string
 	for _, h := range hierarchies {
 		root := filepath.Join(h, parent)
 		if _, err := os.Stat(root); err != nil {
 			continue
 		}
-		var dirs []string
 		_ = filepath.WalkDir(root, func(p string, e os.DirEntry, err error) error {
 			if err == nil && e.IsDir() {
 				dirs = append(dirs, p)
 			}
 			return nil
 		})
-		sort.Slice(dirs, func(i, j int) bool { return len(dirs[i]) > len(dirs[j]) })
+	}
+	procs := func() []int {
+		var pids []int
 		for _, dir := range dirs {
-			if err := syscall.Rmdir(dir); err != nil && !errors.Is(err, syscall.ENOENT) {
-				errs = append(errs, fmt.Errorf("rmdir %s: %w", dir, err))
+			b, _ := os.ReadFile(filepath.Join(dir, "cgroup.procs"))
+			for _, f := range strings.Fields(string(b)) {
+				if pid, err := strconv.Atoi(f); err == nil {
+					pids = append(pids, pid)
+				}
 			}
+		}
+		return pids
+	}
+	// A killed process leaves its cgroup when it has exited: poll, up to 10s.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		pids := procs()
+		if len(pids) == 0 || time.Now().After(deadline) {
+			break
+		}
+		for _, pid := range pids {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	sort.Slice(dirs, func(i, j int) bool { return len(dirs[i]) > len(dirs[j]) })
+	var errs []error
+	for _, dir := range dirs {
+		if err := syscall.Rmdir(dir); err != nil && !errors.Is(err, syscall.ENOENT) {
+			errs = append(errs, fmt.Errorf("rmdir %s: %w", dir, err))
 		}
 	}
 	return errors.Join(errs...)
