@@ -22,7 +22,10 @@ pids=()
 say() { printf '\033[1m%s\033[0m\n' "$*"; }
 
 cleanup() {
-  trap - INT TERM EXIT
+  # Ignore further signals rather than die of them halfway: make forwards a SIGTERM to
+  # this script, which then gets it twice, and a second Ctrl-C would leave containers.
+  trap '' INT TERM
+  trap - EXIT
   stopping=1
   say "Stopping the cluster"
   for ((i=${#pids[@]}-1; i>=0; i--)); do kill -TERM "${pids[i]}" 2>/dev/null || true; done
