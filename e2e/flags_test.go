@@ -85,12 +85,13 @@ func TestWrongFlags(t *testing.T) {
 // that does not answer says so within 15s, naming the address, the cause and the flag to
 // check, keeps retrying without flooding its log, and recovers by itself once the
 // apiserver comes up on that address: the kubelet's node registers, the scheduler and
-// the controller-manager take their leases, kube-proxy programs its rules. The daemons
+// the controller-manager take their leases, kube-proxy programs its rules; and the
+// apiserver serves once etcd comes up on its --etcd-servers address. The daemons
 // run at the same time (one kube-proxy among them), never beside another top-level test.
 func TestUnreachableAPIServer(t *testing.T) {
 	bin, _ := framework.RequireBinaries(t)
-	// Closed loopback ports, never another address: the apiserver comes up on the first
-	// later; nothing ever listens on the second (no etcd binary to start there).
+	// Closed loopback ports, never another address: an apiserver comes up on the first
+	// later, and bin/etcd on the second.
 	port, etcdPort := framework.FreePort(t), framework.FreePort(t)
 	server := fmt.Sprintf("http://127.0.0.1:%d", port)
 	etcd := fmt.Sprintf("http://127.0.0.1:%d", etcdPort)
@@ -130,7 +131,8 @@ current-context: later
 	for _, tc := range cases {
 		switch tc.daemon {
 		case "kube-proxy":
-			if os.Geteuid() != 0 || framework.RunningProcess("kube-proxy") != 0 {
+			// The host lock: no cluster's kube-proxy runs, or is cleaned up, meanwhile.
+			if os.Geteuid() != 0 || !framework.LockHost(t) || framework.RunningProcess("kube-proxy") != 0 {
 				continue // the subtest says why
 			}
 			t.Cleanup(func() {
@@ -208,11 +210,31 @@ current-context: later
 			}
 			return nil
 		},
+		"kube-apiserver": func() error {
+			if !strings.Contains(procs["kube-apiserver"].Output(), "Serving the API") {
+				return errors.New("not serving yet")
+			}
+			return nil
+		},
 	}
 	for _, tc := range cases {
 		check, ok := recovered[tc.daemon]
 		if !ok {
 			continue
+		}
+		if tc.daemon == "kube-apiserver" {
+			if _, err := os.Stat(filepath.Join(bin, "etcd")); err != nil {
+				t.Logf("not checking that kube-apiserver goes on once etcd is up: %v (run `make build`)", err)
+				continue
+			}
+			peer := fmt.Sprintf("http://127.0.0.1:%d", framework.FreePort(t))
+			e, err := framework.StartProcess(filepath.Join(bin, "etcd"), filepath.Join(dir, "etcd.log"), nil, "--name=flags",
+				"--data-dir="+filepath.Join(dir, "etcd-external"), "--listen-client-urls="+etcd, "--advertise-client-urls="+etcd,
+				"--listen-peer-urls="+peer, "--initial-advertise-peer-urls="+peer)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { e.Stop(10 * time.Second) })
 		}
 		t.Run(tc.daemon+" recovers", func(t *testing.T) {
 			p := skip(t, tc.daemon)
@@ -225,12 +247,16 @@ current-context: later
 				}
 				return check()
 			})
-			if want := "Reached the apiserver at " + server; !strings.Contains(p.Output(), want) {
-				t.Errorf("%s: no line %q; log:\n%s", tc.daemon, want, p.Tail(20))
+			reached, cannot := "Reached the apiserver at "+server, "Cannot reach the apiserver"
+			if tc.daemon == "kube-apiserver" {
+				reached, cannot = "Reached etcd at "+etcd, "Cannot reach etcd"
+			}
+			if !strings.Contains(p.Output(), reached) {
+				t.Errorf("%s: no line %q; log:\n%s", tc.daemon, reached, p.Tail(20))
 			}
 			// Bounded: the first line, then at growing intervals (5s, 10s, ...): a handful
 			// in the minute this test may take, never one per retry.
-			if n := strings.Count(p.Output(), "Cannot reach the apiserver"); n > 8 {
+			if n := strings.Count(p.Output(), cannot); n > 8 {
 				t.Errorf("%s logged %d unreachable lines: a flood; log:\n%s", tc.daemon, n, p.Tail(30))
 			}
 		})
