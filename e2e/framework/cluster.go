@@ -9,7 +9,8 @@
 //
 // kube-proxy programs the host's nat table and routes the service CIDR to a local bridge,
 // so only one cluster may run on a host at a time: tests using Start must not call
-// t.Parallel, and Start skips when a kube-proxy (e.g. `make cluster`) is already running.
+// t.Parallel, Start waits for the host lock (hostlock.go) that other test binaries' clusters
+// hold, and it skips when a kube-proxy of another kind (e.g. `make cluster`) is running.
 package framework
 
 import (
@@ -43,8 +44,11 @@ type Cluster struct {
 	// Dir is the test's directory: logs/, the kubeconfigs, etcd data, the kubelet's root.
 	// It is removed when the test passed, kept when it failed.
 	Dir string
-	// URL is the apiserver's http://127.0.0.1:PORT.
+	// URL is the apiserver's http://127.0.0.1:PORT. The port was free at start and stays
+	// the apiserver's across restarts (StartAgain).
 	URL string
+	// EtcdURL is the client URL of the external etcd (Options.ExternalEtcd), else "".
+	EtcdURL string
 	// NodeName is the kubelet's --hostname-override, unique per test.
 	NodeName string
 	// Kubeconfig names the apiserver for the daemons (written by the harness);
@@ -60,6 +64,9 @@ type Cluster struct {
 type Options struct {
 	// Extra flags per binary name, appended to the harness's own.
 	ExtraFlags map[string][]string
+	// ExternalEtcd runs bin/etcd as a daemon of its own (Process("etcd"), EtcdURL) and
+	// the apiserver with --etcd-servers, instead of the apiserver's embedded etcd.
+	ExternalEtcd bool
 }
 
 // BinDir returns the directory of the built binaries and the repository root ("" if not
@@ -135,8 +142,11 @@ func RequireHost(t testing.TB, repo string) {
 	}
 }
 
-// RunningProcess returns the pid of a process whose command name is name, or 0.
+// RunningProcess returns the pid of a process whose command name is name and that runs in
+// this process's network namespace, or 0. One in another namespace (a node of the
+// multi-node harness) programs that namespace's iptables, not ours.
 func RunningProcess(name string) int {
+	self, _ := os.Readlink("/proc/self/ns/net")
 	entries, _ := os.ReadDir("/proc")
 	for _, e := range entries {
 		var pid int
@@ -144,9 +154,13 @@ func RunningProcess(name string) int {
 			continue
 		}
 		comm, err := os.ReadFile(filepath.Join("/proc", e.Name(), "comm"))
-		if err == nil && strings.TrimSpace(string(comm)) == name {
-			return pid
+		if err != nil || strings.TrimSpace(string(comm)) != name {
+			continue
 		}
+		if ns, err := os.Readlink(filepath.Join("/proc", e.Name(), "ns", "net")); err == nil && self != "" && ns != self {
+			continue
+		}
+		return pid
 	}
 	return 0
 }
@@ -169,6 +183,9 @@ var servingRE = regexp.MustCompile(`"Serving the API[^"]*" address="([^"]+)"`)
 func Start(t testing.TB, opts Options) *Cluster {
 	t.Helper()
 	bin, repo := RequireBinaries(t)
+	if os.Geteuid() == 0 && !LockHost(t) {
+		t.Skip("e2e: another test's cluster kept this host busy; run the e2e tests again when it is done")
+	}
 	RequireHost(t, repo)
 	// Not t.TempDir: the logs stay when the test failed.
 	dir, err := os.MkdirTemp("", "kube5-e2e-")
@@ -188,24 +205,38 @@ func Start(t testing.TB, opts Options) *Cluster {
 
 	cmPort, schedPort := FreePort(t), FreePort(t)
 	extra := func(name string) []string { return opts.ExtraFlags[name] }
-	api := c.start("kube-apiserver", append([]string{
+	storage := []string{
 		"--data-dir=" + filepath.Join(dir, "etcd"),
 		"--embedded-etcd-listen-client-url=http://127.0.0.1:0",
 		"--embedded-etcd-listen-peer-url=http://127.0.0.1:0",
+	}
+	if opts.ExternalEtcd {
+		storage = []string{"--etcd-servers=" + c.startEtcd()}
+	}
+	api := c.start("kube-apiserver", append(append(storage,
 		"--insecure-port=0",
 		fmt.Sprintf("--scheduler-health-url=http://127.0.0.1:%d/healthz", schedPort),
 		fmt.Sprintf("--controller-manager-health-url=http://127.0.0.1:%d/healthz", cmPort),
-	}, extra("kube-apiserver")...)...)
+	), extra("kube-apiserver")...)...)
 	Eventually(t, 60*time.Second, "kube-apiserver to serve", func() error {
 		if c.URL == "" {
 			m := servingRE.FindStringSubmatch(api.Log())
 			if m == nil {
+				if api.Exited(0) {
+					t.Fatalf("kube-apiserver exited (%v):\n%s", api.ExitErr(), api.Tail(20))
+				}
 				return errors.New(`no "Serving the API" line in its log yet`)
 			}
 			c.URL = "http://" + m[1]
 		}
 		return httpOK(c.URL + "/readyz")
 	})
+	// The daemons and kubectl know the apiserver by this URL: a restart keeps the port.
+	port, err := portOf(c.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pinFlag(api, "insecure-port", port)
 	kc := fmt.Sprintf(`apiVersion: v1
 kind: Config
 clusters:
@@ -243,6 +274,28 @@ current-context: e2e
 		fmt.Sprintf("--healthz-bind-address=127.0.0.1:%d", FreePort(t)),
 	}, extra("kube-proxy")...)...)
 	return c
+}
+
+// startEtcd runs bin/etcd on free loopback ports with its data in Dir/etcd, waits until it
+// is healthy, and returns its client URL.
+func (c *Cluster) startEtcd() string {
+	c.t.Helper()
+	if _, err := os.Stat(filepath.Join(c.BinDir, "etcd")); err != nil {
+		c.t.Skipf("e2e: etcd is missing (%v); run `make build` first, or set KUBE5_BIN", err)
+	}
+	client := fmt.Sprintf("http://127.0.0.1:%d", FreePort(c.t))
+	peer := fmt.Sprintf("http://127.0.0.1:%d", FreePort(c.t))
+	p := c.start("etcd", "--name=e2e", "--data-dir="+filepath.Join(c.Dir, "etcd"),
+		"--listen-client-urls="+client, "--advertise-client-urls="+client,
+		"--listen-peer-urls="+peer, "--initial-advertise-peer-urls="+peer)
+	c.EtcdURL = client
+	Eventually(c.t, 60*time.Second, "etcd to serve at "+client, func() error {
+		if p.Exited(0) {
+			c.t.Fatalf("etcd exited (%v):\n%s", p.ExitErr(), p.Tail(20))
+		}
+		return httpOK(client + "/health")
+	})
+	return client
 }
 
 func (c *Cluster) start(name string, args ...string) *Process {

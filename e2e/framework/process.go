@@ -11,60 +11,89 @@ import (
 	"time"
 )
 
-// Process is a daemon started by the harness, its output going to a log file.
+// Process is a daemon started by the harness, its output going to a log file. It can be
+// stopped and started again (restart.go): the Process stays the same, its pid changes and
+// its log goes on in the same file.
 type Process struct {
 	Name, LogPath string
 	// Args are the command-line arguments it was started with.
 	Args []string
 
+	bin string
+	env []string
+
+	mu  sync.Mutex
+	cur *run // the latest start
+}
+
+// run is one start of the process.
+type run struct {
 	cmd  *exec.Cmd
 	done chan struct{}
-	mu   sync.Mutex
-	err  error
+	err  error // guarded by Process.mu
 }
 
 // StartProcess starts bin with args, stdout and stderr appended to logPath; env, when not
 // nil, is added to the harness's environment.
 func StartProcess(bin, logPath string, env []string, args ...string) (*Process, error) {
-	f, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
+	p := &Process{Name: filepath.Base(bin), LogPath: logPath, Args: args, bin: bin, env: env}
+	if err := p.start(); err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(bin, args...)
+	return p, nil
+}
+
+// start runs the process once more with its binary, arguments and environment.
+func (p *Process) start() error {
+	f, err := os.OpenFile(p.LogPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		return err
+	}
+	cmd := exec.Command(p.bin, p.Args...)
 	cmd.Stdout, cmd.Stderr = f, f
-	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(os.Environ(), p.env...)
 	// If the test binary dies without its teardown (a panic, a -timeout), the daemons
 	// get SIGTERM rather than living on.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
-	fmt.Fprintf(f, "+ %s %s\n", bin, strings.Join(args, " "))
+	fmt.Fprintf(f, "+ %s %s\n", p.bin, strings.Join(p.Args, " "))
 	if err := cmd.Start(); err != nil {
 		f.Close()
-		return nil, err
+		return err
 	}
-	p := &Process{Name: filepath.Base(bin), LogPath: logPath, Args: args, cmd: cmd, done: make(chan struct{})}
+	r := &run{cmd: cmd, done: make(chan struct{})}
+	p.mu.Lock()
+	p.cur = r
+	p.mu.Unlock()
 	go func() {
 		err := cmd.Wait()
 		f.Close()
 		p.mu.Lock()
-		p.err = err
+		r.err = err
 		p.mu.Unlock()
-		close(p.done)
+		close(r.done)
 	}()
-	return p, nil
+	return nil
 }
 
-// Pid is the process id.
-func (p *Process) Pid() int { return p.cmd.Process.Pid }
+func (p *Process) run() *run {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.cur
+}
+
+// Pid is the process id (of the latest start).
+func (p *Process) Pid() int { return p.run().cmd.Process.Pid }
 
 // Exited reports whether the process ended within timeout.
 func (p *Process) Exited(timeout time.Duration) bool {
+	done := p.run().done
 	select {
-	case <-p.done:
+	case <-done:
 		return true
 	default:
 	}
 	select {
-	case <-p.done:
+	case <-done:
 		return true
 	case <-time.After(timeout):
 		return false
@@ -73,16 +102,18 @@ func (p *Process) Exited(timeout time.Duration) bool {
 
 // ExitErr is the result of Wait: nil while running or after a clean exit.
 func (p *Process) ExitErr() error {
+	r := p.run()
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return p.err
+	return r.err
 }
 
 // ExitCode is the exit code, -1 while running or when killed by a signal.
 func (p *Process) ExitCode() int {
+	r := p.run()
 	select {
-	case <-p.done:
-		return p.cmd.ProcessState.ExitCode()
+	case <-r.done:
+		return r.cmd.ProcessState.ExitCode()
 	default:
 		return -1
 	}
@@ -90,15 +121,16 @@ func (p *Process) ExitCode() int {
 
 // Stop sends SIGTERM and waits up to grace, then SIGKILLs it.
 func (p *Process) Stop(grace time.Duration) {
+	r := p.run()
 	select {
-	case <-p.done:
+	case <-r.done:
 		return
 	default:
 	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	_ = r.cmd.Process.Signal(syscall.SIGTERM)
 	if !p.Exited(grace) {
-		_ = p.cmd.Process.Kill()
-		<-p.done
+		_ = r.cmd.Process.Kill()
+		<-r.done
 	}
 }
 
