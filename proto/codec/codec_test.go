@@ -572,3 +572,26 @@ func TestConcurrent(t *testing.T) {
 		t.Error("OnlyUnknown must need unknown-field errors")
 	}
 }
+
+// TestZeroFieldsUpstreamAlwaysWrites: fields without omitempty upstream are written as 0,
+// false or "" (jsonpath on them prints 0, not nothing); omitempty ones stay out.
+func TestZeroFieldsUpstreamAlwaysWrites(t *testing.T) {
+	cases := []struct {
+		m    proto.Message
+		want string
+	}{
+		{&appsv1.ReplicaSetStatus{}, `{"replicas":0}`},
+		{&appsv1.DeploymentStatus{}, `{}`},
+		{&corev1.ContainerStatus{Name: "c", State: &corev1.ContainerState{Terminated: &corev1.ContainerStateTerminated{Reason: "Completed"}}},
+			`{"name":"c","state":{"terminated":{"exitCode":0,"reason":"Completed"}},"ready":false,"restartCount":0,"image":"","imageID":""}`},
+	}
+	for _, c := range cases {
+		b, err := MarshalJSON(c.m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(b) != c.want {
+			t.Errorf("%T: got %s, want %s", c.m, b, c.want)
+		}
+	}
+}

@@ -25,7 +25,7 @@ const RFC3339Micro = "2006-01-02T15:04:05.000000Z07:00"
 func appendFields(b []byte, m protoreflect.Message, mi *msgInfo, first, skipTypeMeta bool) ([]byte, error) {
 	var err error
 	for _, f := range mi.fields {
-		if !m.Has(f.fd) {
+		if !m.Has(f.fd) && !f.always {
 			continue
 		}
 		if skipTypeMeta && (f.name == "kind" || f.name == "apiVersion") {

@@ -50,9 +50,11 @@ type msgInfo struct {
 }
 
 type fieldInfo struct {
-	fd   protoreflect.FieldDescriptor
-	name string // JSON name
-	key  []byte // `"name":`, pre-rendered
+	fd protoreflect.FieldDescriptor
+	// always: written even when zero (upstream's field has no omitempty).
+	always bool
+	name   string // JSON name
+	key    []byte // `"name":`, pre-rendered
 	// elem describes the singular value: the field itself, a list element or a map value.
 	elem protoreflect.FieldDescriptor
 	// sub is the msgInfo of elem's message type, resolved on first use because message
@@ -71,6 +73,21 @@ func (f *fieldInfo) subInfo() *msgInfo {
 
 var infos sync.Map // protoreflect.FullName -> *msgInfo
 
+// alwaysEmit lists the scalar fields upstream writes even when zero (no omitempty in its
+// Go types): proto3 cannot tell 0 from unset, and without these `kubectl get rs -o
+// jsonpath={.status.replicas}` would print "" where upstream prints 0, and a container that
+// exited 0 would have no exitCode.
+var alwaysEmit = map[protoreflect.FullName]map[string]bool{
+	"kube5.apps.v1.ReplicaSetStatus":            {"replicas": true},
+	"kube5.core.v1.ReplicationControllerStatus": {"replicas": true},
+	"kube5.autoscaling.v1.ScaleStatus":          {"replicas": true},
+	"kube5.core.v1.ContainerStatus":             {"name": true, "ready": true, "restartCount": true, "image": true, "imageID": true},
+	"kube5.core.v1.ContainerStateTerminated":    {"exitCode": true},
+	"kube5.core.v1.EndpointPort":                {"port": true},
+	"kube5.core.v1.NodeSystemInfo": {"machineID": true, "systemUUID": true, "bootID": true, "kernelVersion": true, "osImage": true,
+		"containerRuntimeVersion": true, "kubeletVersion": true, "kubeProxyVersion": true, "operatingSystem": true, "architecture": true},
+}
+
 func infoFor(md protoreflect.MessageDescriptor) *msgInfo {
 	if v, ok := infos.Load(md.FullName()); ok {
 		return v.(*msgInfo)
@@ -86,7 +103,7 @@ func buildInfo(md protoreflect.MessageDescriptor) *msgInfo {
 	mi.f1, mi.f2, mi.f3 = fds.ByNumber(1), fds.ByNumber(2), fds.ByNumber(3)
 	for i := 0; i < fds.Len(); i++ {
 		fd := fds.Get(i)
-		fi := &fieldInfo{fd: fd, name: fd.JSONName(), elem: fd}
+		fi := &fieldInfo{fd: fd, name: fd.JSONName(), elem: fd, always: alwaysEmit[md.FullName()][fd.JSONName()]}
 		if fd.IsMap() {
 			fi.elem = fd.MapValue()
 		}
