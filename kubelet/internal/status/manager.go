@@ -79,7 +79,13 @@ func (m *Manager) SetStatus(ctx context.Context, pod *corev1.Pod, st *corev1.Pod
 		m.mu.Lock()
 		delete(m.sent, tuid) // retry on the next sync
 		m.mu.Unlock()
-		if ctx.Err() == nil && !apierrors.IsNotFound(err) {
+		switch {
+		case ctx.Err() != nil || apierrors.IsNotFound(err):
+		case client.IsUnreachable(err):
+			// The client reports the apiserver's outage once, then at growing intervals
+			// (package outage); a line per pod and sync would flood the log.
+			klog.V(2).InfoS("Updating pod status failed; retrying on the next sync", "pod", klog.KObj(target.GetMetadata()), "err", err)
+		default:
 			klog.ErrorS(err, "Updating pod status failed", "pod", klog.KObj(target.GetMetadata()))
 		}
 	}
@@ -110,7 +116,11 @@ func (m *Manager) Terminated(ctx context.Context, pod *corev1.Pod) {
 	err := m.c.Pods(pod.GetMetadata().GetNamespace()).Delete(ctx, pod.GetMetadata().GetName(),
 		&metav1.DeleteOptions{GracePeriodSeconds: &zero, Preconditions: &metav1.Preconditions{Uid: &uid}})
 	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) && ctx.Err() == nil {
-		klog.ErrorS(err, "Deleting terminated pod failed", "pod", klog.KObj(pod.GetMetadata()))
+		if client.IsUnreachable(err) { // reported by the client, see SetStatus
+			klog.V(2).InfoS("Deleting terminated pod failed", "pod", klog.KObj(pod.GetMetadata()), "err", err)
+		} else {
+			klog.ErrorS(err, "Deleting terminated pod failed", "pod", klog.KObj(pod.GetMetadata()))
+		}
 		return
 	}
 	klog.V(2).InfoS("Pod deleted after its containers stopped", "pod", klog.KObj(pod.GetMetadata()))
