@@ -38,8 +38,9 @@ func contains(list []string, s string) bool {
 }
 
 // validateContainers checks the regular containers: at least one, each valid, names
-// unique, probes and lifecycle hooks, host ports without conflicts.
-func validateContainers(containers []*corev1.Container, volumes map[string]*corev1.Volume, path *field.Path) field.ErrorList {
+// unique, probes and lifecycle hooks (sleep hooks within the pod's grace period, nil when
+// unset), host ports without conflicts.
+func validateContainers(containers []*corev1.Container, volumes map[string]*corev1.Volume, gracePeriod *int64, path *field.Path) field.ErrorList {
 	if len(containers) == 0 {
 		return field.ErrorList{field.Required(path, "")}
 	}
@@ -54,7 +55,7 @@ func validateContainers(containers []*corev1.Container, volumes map[string]*core
 			names[c.GetName()] = true
 		}
 		if c.GetLifecycle() != nil {
-			errs = append(errs, validateLifecycle(c.GetLifecycle(), p.Child("lifecycle"))...)
+			errs = append(errs, validateLifecycle(c.GetLifecycle(), gracePeriod, p.Child("lifecycle"))...)
 		}
 		errs = append(errs, validateLivenessProbe(c.GetLivenessProbe(), p.Child("livenessProbe"))...)
 		errs = append(errs, validateReadinessProbe(c.GetReadinessProbe(), p.Child("readinessProbe"))...)
@@ -486,20 +487,20 @@ func validateProbe(probe *corev1.Probe, path *field.Path) field.ErrorList {
 	return errs
 }
 
-func validateLifecycle(l *corev1.Lifecycle, path *field.Path) field.ErrorList {
+func validateLifecycle(l *corev1.Lifecycle, gracePeriod *int64, path *field.Path) field.ErrorList {
 	var errs field.ErrorList
 	if h := l.GetPostStart(); h != nil {
-		errs = append(errs, validateLifecycleHandler(h, path.Child("postStart"))...)
+		errs = append(errs, validateLifecycleHandler(h, gracePeriod, path.Child("postStart"))...)
 	}
 	if h := l.GetPreStop(); h != nil {
-		errs = append(errs, validateLifecycleHandler(h, path.Child("preStop"))...)
+		errs = append(errs, validateLifecycleHandler(h, gracePeriod, path.Child("preStop"))...)
 	}
 	return errs
 }
 
 // validateLifecycleHandler is validateHandler plus the sleep action, which only hooks
 // have: exactly one of exec, httpGet, tcpSocket and sleep.
-func validateLifecycleHandler(h *corev1.LifecycleHandler, path *field.Path) field.ErrorList {
+func validateLifecycleHandler(h *corev1.LifecycleHandler, gracePeriod *int64, path *field.Path) field.ErrorList {
 	if h.GetSleep() == nil {
 		return validateHandler(h.GetExec(), h.GetHttpGet(), h.GetTcpSocket(), path)
 	}
@@ -507,10 +508,26 @@ func validateLifecycleHandler(h *corev1.LifecycleHandler, path *field.Path) fiel
 	if h.GetExec() != nil || h.GetHttpGet() != nil || h.GetTcpSocket() != nil {
 		errs = append(errs, field.Forbidden(path.Child("sleep"), "may not specify more than 1 handler type"))
 	}
-	if s := h.GetSleep().GetSeconds(); s < 0 {
-		errs = append(errs, field.Invalid(path.Child("sleep").Child("seconds"), s, "must be non-negative"))
+	return append(errs, validateSleepAction(h.GetSleep(), gracePeriod, path.Child("sleep"))...)
+}
+
+// validateSleepAction checks a sleep hook as upstream does, with its path (.sleep) and
+// message: a sleep longer than the grace period could never finish (the kubelet cuts a
+// preStop hook at the grace period), so the pod is refused rather than run with a hook
+// that does not do what it says. A nil grace period is already an error of its own: only
+// the sign is checked then.
+func validateSleepAction(s *corev1.SleepAction, gracePeriod *int64, path *field.Path) field.ErrorList {
+	secs := s.GetSeconds()
+	if gracePeriod == nil {
+		if secs < 0 {
+			return field.ErrorList{field.Invalid(path, secs, "must be non-negative")}
+		}
+		return nil
 	}
-	return errs
+	if secs < 0 || secs > *gracePeriod {
+		return field.ErrorList{field.Invalid(path, secs, fmt.Sprintf("must be non-negative and less than terminationGracePeriodSeconds (%d)", *gracePeriod))}
+	}
+	return nil
 }
 
 // validateHandler requires exactly one of exec, httpGet and tcpSocket.

@@ -43,7 +43,7 @@ func ValidatePodSpecWithOptions(spec *corev1.PodSpec, path *field.Path, opts Pod
 	}
 	vols, verrs := ValidateVolumes(spec.GetVolumes(), path.Child("volumes"))
 	errs = append(errs, verrs...)
-	errs = append(errs, validateContainers(spec.GetContainers(), vols, path.Child("containers"))...)
+	errs = append(errs, validateContainers(spec.GetContainers(), vols, spec.TerminationGracePeriodSeconds, path.Child("containers"))...)
 	errs = append(errs, validateInitContainers(spec.GetInitContainers(), spec.GetContainers(), vols, path.Child("initContainers"))...)
 	errs = append(errs, validatePodHostNetworkDeps(spec, path, opts)...)
 	errs = append(errs, validateRestartPolicy(spec.GetRestartPolicy(), path.Child("restartPolicy"))...)

@@ -147,7 +147,23 @@ func TestValidatePodSpec(t *testing.T) {
 		}, "", ""},
 		{"preStop negative sleep", func(s *corev1.PodSpec) {
 			c0(s).Lifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: -1}}}
-		}, field.ErrorTypeInvalid, "spec.containers[0].lifecycle.preStop.sleep.seconds"},
+		}, field.ErrorTypeInvalid, "spec.containers[0].lifecycle.preStop.sleep"},
+		{"preStop sleep of the whole grace period", func(s *corev1.PodSpec) {
+			c0(s).Lifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: 30}}}
+		}, "", ""},
+		{"preStop sleep of 0", func(s *corev1.PodSpec) {
+			c0(s).Lifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: 0}}}
+		}, "", ""},
+		{"preStop sleep past the grace period", func(s *corev1.PodSpec) {
+			c0(s).Lifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: 31}}}
+		}, field.ErrorTypeInvalid, "spec.containers[0].lifecycle.preStop.sleep"},
+		{"preStop sleep past a short grace period", func(s *corev1.PodSpec) {
+			s.TerminationGracePeriodSeconds = i64(2)
+			c0(s).Lifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: 5}}}
+		}, field.ErrorTypeInvalid, "spec.containers[0].lifecycle.preStop.sleep"},
+		{"postStart sleep past the grace period", func(s *corev1.PodSpec) {
+			c0(s).Lifecycle = &corev1.Lifecycle{PostStart: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: 40}}}
+		}, field.ErrorTypeInvalid, "spec.containers[0].lifecycle.postStart.sleep"},
 		{"postStart sleep and exec", func(s *corev1.PodSpec) {
 			c0(s).Lifecycle = &corev1.Lifecycle{PostStart: &corev1.LifecycleHandler{
 				Sleep: &corev1.SleepAction{Seconds: 1}, Exec: &corev1.ExecAction{Command: []string{"true"}}}}
@@ -267,6 +283,38 @@ func TestPodSpecMessages(t *testing.T) {
 	}
 	if len(want) != 0 {
 		t.Errorf("missing %v in %v", want, errs)
+	}
+}
+
+// TestSleepHookMessages: a sleep hook that does not fit the grace period is refused with
+// upstream's words, naming the grace period to raise (or the sleep to shorten).
+func TestSleepHookMessages(t *testing.T) {
+	for _, tc := range []struct {
+		grace     *int64
+		lifecycle *corev1.Lifecycle
+		want      string
+	}{
+		{i64(30), &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: 40}}},
+			"spec.containers[0].lifecycle.preStop.sleep: Invalid value: 40: must be non-negative and less than terminationGracePeriodSeconds (30)"},
+		{i64(30), &corev1.Lifecycle{PostStart: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: -1}}},
+			"spec.containers[0].lifecycle.postStart.sleep: Invalid value: -1: must be non-negative and less than terminationGracePeriodSeconds (30)"},
+		{i64(2), &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: 5}}},
+			"spec.containers[0].lifecycle.preStop.sleep: Invalid value: 5: must be non-negative and less than terminationGracePeriodSeconds (2)"},
+		// No grace period is an error of its own; the sleep is not measured against it.
+		{nil, &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Sleep: &corev1.SleepAction{Seconds: -1}}},
+			"spec.containers[0].lifecycle.preStop.sleep: Invalid value: -1: must be non-negative"},
+	} {
+		s := validSpec()
+		s.TerminationGracePeriodSeconds = tc.grace
+		s.Containers[0].Lifecycle = tc.lifecycle
+		errs := ValidatePodSpec(s, field.NewPath("spec"))
+		found := false
+		for _, e := range errs {
+			found = found || e.Error() == tc.want
+		}
+		if !found {
+			t.Errorf("want %q, got %v", tc.want, errs)
+		}
 	}
 }
 
