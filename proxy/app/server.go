@@ -21,6 +21,7 @@ import (
 	"kube5/proto/informer"
 	"kube5/proto/version"
 	"kube5/proxy/app/options"
+	"kube5/proxy/internal/conntrack"
 	"kube5/proxy/internal/iptables"
 	"kube5/proxy/internal/iptablesproxy"
 	"kube5/proxy/internal/metrics"
@@ -52,7 +53,7 @@ func NewCommand() int {
 		return 2
 	}
 	defer klog.Flush()
-	deps := Deps{IPTables: iptables.New(iptables.HostExec()), Exec: iptables.HostExec()}
+	deps := Deps{IPTables: iptables.New(iptables.HostExec()), Exec: iptables.HostExec(), Conntrack: conntrack.New()}
 	if opts.Cleanup {
 		if err := Cleanup(context.Background(), opts, deps); err != nil {
 			klog.ErrorS(err, "Cleanup failed")
@@ -81,6 +82,8 @@ type Deps struct {
 	Exec iptables.Exec
 	// Client overrides the client made from --master/--kubeconfig.
 	Client *client.Clientset
+	// Conntrack deletes stale UDP conntrack entries after syncs; nil: never.
+	Conntrack conntrack.Interface
 }
 
 // proxier is what the two modes have in common.
@@ -153,7 +156,7 @@ func Setup(ctx context.Context, o *options.Options, deps Deps) (*Server, error) 
 		if err := iptablesproxy.Cleanup(deps.IPTables, nil, nil); err != nil {
 			klog.ErrorS(err, "Removing iptables-mode rules failed")
 		}
-		p := userspace.New(userspace.Config{IPTables: deps.IPTables, MinSyncPeriod: o.MinSyncPeriod, SyncPeriod: o.SyncPeriod, Metrics: m, Health: s.health})
+		p := userspace.New(userspace.Config{IPTables: deps.IPTables, MinSyncPeriod: o.MinSyncPeriod, SyncPeriod: o.SyncPeriod, Metrics: m, Health: s.health, Conntrack: deps.Conntrack})
 		s.proxier, s.tracker, s.Userspace = p, p.Tracker, p
 	default:
 		for _, j := range userspace.JumpRules {
@@ -166,6 +169,7 @@ func Setup(ctx context.Context, o *options.Options, deps Deps) (*Server, error) 
 		p := iptablesproxy.New(iptablesproxy.Config{
 			IPTables: deps.IPTables, ClusterCIDR: o.ClusterCIDR, MasqueradeBit: o.MasqueradeBit,
 			MinSyncPeriod: o.MinSyncPeriod, SyncPeriod: o.SyncPeriod, Metrics: m, Health: s.health,
+			Conntrack: deps.Conntrack,
 		})
 		s.proxier, s.tracker, s.IPTablesProxier = p, p.Tracker, p
 	}

@@ -17,6 +17,7 @@ import (
 
 	"k8s.io/klog/v2"
 
+	"kube5/proxy/internal/conntrack"
 	"kube5/proxy/internal/iptables"
 	"kube5/proxy/internal/metrics"
 	"kube5/proxy/internal/proxy"
@@ -36,8 +37,11 @@ type Config struct {
 	MinSyncPeriod, SyncPeriod time.Duration
 	// ChainsPerTransaction bounds chains per restore transaction (default 1000).
 	ChainsPerTransaction int
-	Metrics              *metrics.Metrics
-	Health               *metrics.Health
+	// Conntrack deletes the UDP/SCTP conntrack entries a sync left stale; nil: none are
+	// deleted (unit tests of the rules).
+	Conntrack conntrack.Interface
+	Metrics   *metrics.Metrics
+	Health    *metrics.Health
 }
 
 // Proxier programs iptables from a Tracker.
@@ -50,11 +54,18 @@ type Proxier struct {
 	mu sync.Mutex // serializes syncs
 	// ports is what was last written for each service port: partial syncs diff the
 	// changed ports' new rules against it, so their cost is the change, not the cluster.
-	ports        map[proxy.ServicePortName]*ruleset
-	portsByName  map[proxy.NamespacedName][]proxy.ServicePortName
-	needFullSync bool
-	needSave     bool // read iptables-save to find stale chains left by someone else
-	lastFullSync time.Time
+	ports       map[proxy.ServicePortName]*ruleset
+	portsByName map[proxy.NamespacedName][]proxy.ServicePortName
+	// proxied is the service port and endpoints each written ruleset was rendered from;
+	// the difference to the tracker's current state is what leaves conntrack entries
+	// stale. It moves with ports, only after a successful restore, so a failed sync's
+	// changes are found again by the next one.
+	proxied map[proxy.ServicePortName]conntrack.Proxied
+	// staleConntrack is what the last restores left stale and is not deleted yet.
+	staleConntrack []conntrack.Filter
+	needFullSync   bool
+	needSave       bool // read iptables-save to find stale chains left by someone else
+	lastFullSync   time.Time
 	// lastFullDuration stretches the full-sync interval in big clusters; see
 	// fullSyncInterval.
 	lastFullDuration time.Duration
@@ -81,6 +92,7 @@ func New(cfg Config) *Proxier {
 		Tracker:      proxy.NewTracker(),
 		ports:        map[proxy.ServicePortName]*ruleset{},
 		portsByName:  map[proxy.NamespacedName][]proxy.ServicePortName{},
+		proxied:      map[proxy.ServicePortName]conntrack.Proxied{},
 		needFullSync: true,
 		needSave:     true,
 	}
@@ -219,11 +231,21 @@ func (p *Proxier) sync(full bool, changed map[proxy.NamespacedName]time.Time) er
 	for _, n := range names {
 		nn := n.NamespacedName
 		p.portsByName[nn] = slices.DeleteFunc(p.portsByName[nn], func(x proxy.ServicePortName) bool { return x == n })
+		now := conntrack.Proxied{}
 		if rs, ok := per[n]; ok {
 			p.ports[n] = rs
 			p.portsByName[nn] = append(p.portsByName[nn], n)
+			now = conntrack.Proxied{Port: p.Tracker.Services[n], Endpoints: p.Tracker.Endpoints[n]}
 		} else {
 			delete(p.ports, n)
+		}
+		if conntrack.Cleaned(n.Protocol) {
+			p.staleConntrack = append(p.staleConntrack, conntrack.StaleFilters(p.proxied[n], now)...)
+			if now.Port != nil {
+				p.proxied[n] = now
+			} else {
+				delete(p.proxied, n)
+			}
 		}
 		if len(p.portsByName[nn]) == 0 {
 			delete(p.portsByName, nn)
@@ -236,7 +258,34 @@ func (p *Proxier) sync(full bool, changed map[proxy.NamespacedName]time.Time) er
 		}
 	}
 	p.countRules()
+	p.deleteStaleConntrack()
 	return nil
+}
+
+// deleteStaleConntrack deletes the conntrack entries the restores left stale, after the
+// rules are in place: deleted any earlier, a client's next datagram could make a new
+// entry from the old rules. A failure is logged and not retried, as upstream: the
+// entries then last until the client is silent for the UDP timeout (30s, 120s once
+// the flow saw replies both ways).
+func (p *Proxier) deleteStaleConntrack() {
+	filters := p.staleConntrack
+	p.staleConntrack = nil
+	if len(filters) == 0 || p.cfg.Conntrack == nil {
+		return
+	}
+	start := time.Now()
+	n, err := p.cfg.Conntrack.Delete(filters)
+	if err != nil {
+		klog.ErrorS(err, "Deleting stale conntrack entries failed; UDP clients of the changed services may reach removed endpoints until their entries time out",
+			"filters", len(filters), "deleted", n)
+		return
+	}
+	klog.V(2).InfoS("Deleted stale conntrack entries", "entries", n, "filters", len(filters), "elapsed", time.Since(start))
+	if klogV := klog.V(4); klogV.Enabled() {
+		for _, f := range filters {
+			klogV.InfoS("Conntrack filter", "filter", f.String())
+		}
+	}
 }
 
 // ensureJumps adds the rules leading from the built-in chains into ours; the full sync

@@ -18,6 +18,7 @@ import (
 
 	"k8s.io/klog/v2"
 
+	"kube5/proxy/internal/conntrack"
 	"kube5/proxy/internal/iptables"
 	"kube5/proxy/internal/metrics"
 	"kube5/proxy/internal/proxy"
@@ -63,14 +64,19 @@ type Config struct {
 	Listen       func(network, addr string) (net.Listener, error)
 	ListenPacket func(network, addr string) (net.PacketConn, error)
 	Dial         func(network, addr string, timeout time.Duration) (net.Conn, error)
-	Metrics      *metrics.Metrics
-	Health       *metrics.Health
+	// Conntrack deletes UDP conntrack entries a portal change left stale; nil: never.
+	Conntrack conntrack.Interface
+	Metrics   *metrics.Metrics
+	Health    *metrics.Health
 }
 
 type servicePort struct {
 	sp   *proxy.ServicePort
 	lb   *loadBalancer
 	sock socket
+	// redirected: the portal rules in the kernel send this port to sock (it had
+	// endpoints at the last successful portal write).
+	redirected bool
 }
 
 // Proxier is the userspace proxier.
@@ -187,6 +193,8 @@ func (p *Proxier) SyncOnce() {
 			p.cfg.Metrics.RestoreFailures.Inc()
 			p.lastRule = nil
 			failed = true
+		} else {
+			p.deleteStaleConntrack()
 		}
 	}
 	elapsed := time.Since(start)
@@ -201,6 +209,33 @@ func (p *Proxier) SyncOnce() {
 	}
 	p.cfg.Metrics.LastSync.SetToCurrentTime()
 	p.cfg.Health.Updated(start)
+}
+
+// deleteStaleConntrack deletes the entries of UDP service ports whose portal now
+// redirects to a listener it did not redirect to before: one that just got its first
+// endpoint (its entries were made while datagrams were rejected or died on the service
+// guard bridge, without a REDIRECT) or one whose listener was reopened on a new port
+// (its entries redirect to the closed one). Endpoint changes need nothing here: the
+// listener picks an endpoint per datagram.
+func (p *Proxier) deleteStaleConntrack() {
+	var filters []conntrack.Filter
+	for _, sp := range p.ports {
+		active := sp.lb.count() > 0
+		if active && !sp.redirected && conntrack.Cleaned(sp.sp.Protocol()) {
+			filters = append(filters, conntrack.FrontendFilters(sp.sp)...)
+		}
+		sp.redirected = active
+	}
+	if len(filters) == 0 || p.cfg.Conntrack == nil {
+		return
+	}
+	n, err := p.cfg.Conntrack.Delete(filters)
+	if err != nil {
+		klog.ErrorS(err, "Deleting stale conntrack entries failed; UDP clients of the changed services may miss their proxy until their entries time out",
+			"filters", len(filters), "deleted", n)
+		return
+	}
+	klog.V(2).InfoS("Deleted stale conntrack entries", "entries", n, "filters", len(filters))
 }
 
 // syncPortals rewrites the portal chains whole: userspace mode is for small clusters, and

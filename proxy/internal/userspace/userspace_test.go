@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
 	"syscall"
 	"testing"
 	"time"
 
 	corev1 "kube5/proto/api/core/v1"
 	metav1 "kube5/proto/api/meta/v1"
+	"kube5/proxy/internal/conntrack"
 	"kube5/proxy/internal/iptables"
 	"kube5/proxy/internal/netnstest"
 	"kube5/proxy/internal/proxy"
@@ -77,6 +79,8 @@ func TestKernelUserspace(t *testing.T) {
 		ips = append(ips, pod.IP)
 	}
 	dial := node.Dialer(t)
+	ct := conntrack.NewAt(node.Path)
+	t.Cleanup(ct.Close)
 	p := New(Config{
 		IPTables: iptables.New(node.Exec()), SyncPeriod: time.Hour,
 		Listen: func(network, addr string) (l net.Listener, err error) {
@@ -87,7 +91,8 @@ func TestKernelUserspace(t *testing.T) {
 			err = node.Do(func() error { l, err = net.ListenPacket(network, addr); return err })
 			return
 		},
-		Dial: dial,
+		Dial:      dial,
+		Conntrack: ct,
 	})
 	t.Cleanup(func() {
 		p.mu.Lock()
@@ -198,6 +203,38 @@ func TestKernelUserspace(t *testing.T) {
 		for _, ip := range ips {
 			if counts[ip] != 2 {
 				t.Fatalf("UDP shares %v, want 2 each", counts)
+			}
+		}
+	})
+	t.Run("udp flow made before the service reaches it once it has an endpoint", func(t *testing.T) {
+		// A client that sent before the service existed has an un-NATed conntrack entry
+		// (its datagrams died on the guard bridge); without the cleanup every later
+		// datagram from the same socket would miss the REDIRECT.
+		pc := node.ListenPacket(t, "udp", "0.0.0.0:0")
+		to := &net.UDPAddr{IP: net.ParseIP("10.0.0.14"), Port: 53}
+		buf := make([]byte, 100)
+		ask := func(timeout time.Duration) (string, error) {
+			if _, err := pc.WriteTo([]byte("who"), to); err != nil {
+				return "", err
+			}
+			pc.SetReadDeadline(time.Now().Add(timeout))
+			n, _, err := pc.ReadFrom(buf)
+			return string(buf[:n]), err
+		}
+		if got, err := ask(100 * time.Millisecond); !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("answered %q (%v) before it was a service", got, err)
+		}
+		p.Tracker.ServiceChanged("default", "late", svc("late", "10.0.0.14", &corev1.ServicePort{Port: 53, Protocol: "UDP"}))
+		p.Tracker.EndpointsChanged("default", "late", eps("late", ips[:1], &corev1.EndpointPort{Port: 5353, Protocol: "UDP"}))
+		p.SyncOnce()
+		deadline := time.Now().Add(3 * time.Second)
+		for {
+			got, err := ask(300 * time.Millisecond)
+			if err == nil && got == ips[0] {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("the client's datagrams still answered %q (%v) 3s after the service got its endpoint", got, err)
 			}
 		}
 	})
