@@ -39,22 +39,82 @@ import (
 // the grace period (upstream's minimumGracePeriodInSeconds).
 const minGraceAfterPreStop = 2 * time.Second
 
+// minGrace is what SIGTERM gets at least otherwise, even from a force deletion: upstream's
+// pod workers never give less than 1s.
+const minGrace = time.Second
+
 // killContainer stops a running container: its preStop hook first (when its spec has
-// one and the grace period is not 0), then SIGTERM with what is left of the grace period,
-// then SIGKILL. spec and pod may be nil (an orphan): no hook then.
+// one and there is time left), then SIGTERM with what is left of the grace period, then
+// SIGKILL. spec and pod may be nil (an orphan): no hook then. The grace period ends at
+// the pod's kill deadline when that is sooner, and follows it when it moves closer while
+// the container stops (a second delete with a shorter grace period, a force deletion):
+// the hook is cut and the container stopped (again) by the new deadline, as upstream
+// cancels a termination in progress and starts it again with the shorter grace period.
+// Unlike upstream's restarted kill, a hook that was cut is not run again: the new grace
+// period goes to SIGTERM, so SIGKILL comes at the new deadline.
 func (w *worker) killContainer(ctx context.Context, pod *corev1.Pod, spec *corev1.Container, cur *runtime.Container, podIP string, grace time.Duration) error {
-	if h := spec.GetLifecycle().GetPreStop(); h != nil && pod != nil && grace > 0 {
-		began := time.Now()
-		w.runPreStop(ctx, pod, spec, cur, podIP, h, grace)
-		grace = max(grace-time.Since(began), minGraceAfterPreStop)
+	by := time.Now().Add(grace)
+	start, _ := w.killDeadline(by)
+	floor := minGrace
+	if h := spec.GetLifecycle().GetPreStop(); h != nil && pod != nil && time.Until(start) > 0 {
+		w.runPreStop(ctx, pod, spec, cur, podIP, h, by)
+		floor = minGraceAfterPreStop
 	}
-	return w.m.rt.StopContainer(ctx, cur.ID, grace)
+	for {
+		deadline, moved := w.killDeadline(by)
+		if deadline.Before(start) {
+			floor = minGrace // shortened: the user asked for the container to go sooner
+		}
+		sctx, cancel := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func(moved <-chan struct{}) {
+			for {
+				select {
+				case <-moved:
+					var next time.Time
+					if next, moved = w.killDeadline(by); next.Before(deadline) {
+						cancel()
+						return
+					}
+				case <-done:
+					return
+				}
+			}
+		}(moved)
+		err := w.m.rt.StopContainer(sctx, cur.ID, max(time.Until(deadline), floor))
+		close(done)
+		shortened := sctx.Err() != nil && ctx.Err() == nil
+		cancel()
+		if err != nil && shortened {
+			klog.V(2).InfoS("Grace period shortened while the container stopped; stopping it by the new deadline", "pod", podName(pod, w.orphan), "container", cur.ContainerName)
+			continue
+		}
+		return err
+	}
 }
 
-// runPreStop runs the preStop hook for at most grace.
-func (w *worker) runPreStop(ctx context.Context, pod *corev1.Pod, spec *corev1.Container, cur *runtime.Container, podIP string, h *corev1.LifecycleHandler, grace time.Duration) {
-	hctx, cancel := context.WithTimeout(ctx, grace)
+// runPreStop runs the preStop hook until by, or until the pod's kill deadline when that
+// is sooner. A deadline moved closer while the hook runs cuts it at once: the user asked
+// for the container to go sooner, and the new grace period is SIGTERM's.
+func (w *worker) runPreStop(ctx context.Context, pod *corev1.Pod, spec *corev1.Container, cur *runtime.Container, podIP string, h *corev1.LifecycleHandler, by time.Time) {
+	start, _ := w.killDeadline(by)
+	hctx, cancel := context.WithDeadline(ctx, start)
 	defer cancel()
+	go func() {
+		for {
+			deadline, moved := w.killDeadline(by)
+			if deadline.Before(start) {
+				cancel()
+				return
+			}
+			select {
+			case <-moved:
+			case <-hctx.Done():
+				return
+			}
+		}
+	}()
+	grace := time.Until(start).Round(time.Second)
 	klog.V(2).InfoS("Running preStop hook", "pod", klog.KObj(pod.GetMetadata()), "container", spec.GetName(), "gracePeriod", grace)
 	err := w.m.runHook(hctx, spec, cur.ID, podIP, h)
 	switch {
@@ -63,7 +123,11 @@ func (w *worker) runPreStop(ctx context.Context, pod *corev1.Pod, spec *corev1.C
 	case ctx.Err() != nil:
 		// The kubelet is stopping: no verdict on the hook.
 	case hctx.Err() != nil:
-		klog.V(2).InfoS("PreStop hook not completed in grace period", "pod", klog.KObj(pod.GetMetadata()), "container", spec.GetName(), "gracePeriod", grace)
+		if deadline, _ := w.killDeadline(by); deadline.Before(start) {
+			klog.V(2).InfoS("PreStop hook cut: the pod's grace period was shortened or the pod force-deleted", "pod", klog.KObj(pod.GetMetadata()), "container", spec.GetName())
+		} else {
+			klog.V(2).InfoS("PreStop hook not completed in grace period", "pod", klog.KObj(pod.GetMetadata()), "container", spec.GetName(), "gracePeriod", grace)
+		}
 	default:
 		klog.ErrorS(err, "PreStop hook failed", "pod", klog.KObj(pod.GetMetadata()), "container", spec.GetName())
 		// As upstream, the event does not carry the hook's output: it may hold secrets.

@@ -228,3 +228,116 @@ func TestPostStartHookEndsWhenThePodIsDeleted(t *testing.T) {
 		t.Fatalf("still running: %v", rt.Running())
 	}
 }
+
+// hangingHook makes the exec command name hang until the test ends (the fake's Exec
+// returns when its context ends, as Docker's does), and says when it started.
+func hangingHook(t *testing.T, rt *fake.Runtime, name string) <-chan struct{} {
+	started := make(chan struct{}, 1)
+	release := make(chan struct{})
+	t.Cleanup(func() { close(release) })
+	rt.SetExecResult(func(_ *runtime.Container, cmd []string) int {
+		if cmd[0] == name {
+			select {
+			case started <- struct{}{}:
+			default:
+			}
+			<-release
+		}
+		return 0
+	})
+	return started
+}
+
+// runningWithHangingPreStop starts a pod whose container ignores SIGTERM and whose preStop
+// hook hangs, deletes it with a 60s grace period, and returns once the hook runs.
+func runningWithHangingPreStop(t *testing.T, name string) (*env, *corev1.Pod) {
+	rt := fake.New()
+	rt.SetIgnoreTerm("stubborn:1")
+	started := hangingHook(t, rt, "drain")
+	e := start(t, rt)
+	c := ctr("web", "stubborn:1")
+	c.Lifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Exec: &corev1.ExecAction{Command: []string{"drain"}}}}
+	p := pod(name, c)
+	e.m.UpdatePod(p)
+	e.waitFor("Running", 5*time.Second, func() bool { return e.statusOf(name).GetPhase() == "Running" })
+	e.deleteWithGrace(p, 60)
+	select {
+	case <-started:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("the preStop hook did not start; calls %v", rt.Calls())
+	}
+	return e, p
+}
+
+// TestForceDeletionCutsPreStopHook: `kubectl delete --grace-period=0 --force` of a pod
+// whose preStop hook runs (grace period 60s) removes it from the apiserver at once; the
+// kubelet then cuts the hook and stops the containers within upstream's 1s minimum,
+// instead of holding them for the rest of the hook or of the grace period.
+func TestForceDeletionCutsPreStopHook(t *testing.T) {
+	e, p := runningWithHangingPreStop(t, "forced")
+	began := time.Now()
+	e.m.RemovePod(p.GetMetadata().GetUid())
+	e.waitFor("the containers stopped and removed", 10*time.Second, func() bool {
+		return e.rt.Running() == nil && slices.Contains(e.rt.Calls(), "remove web")
+	})
+	if took := time.Since(began); took > 4*time.Second {
+		t.Fatalf("a force-deleted pod took %s to stop: the preStop hook or the 60s grace period held it", took)
+	}
+}
+
+// TestShorterGracePeriodCutsPreStopHook: a second delete with a 2s grace period while the
+// preStop hook of a 60s deletion runs cuts the hook and kills the container at the new
+// deadline: SIGTERM at once, SIGKILL 2s after the second delete.
+func TestShorterGracePeriodCutsPreStopHook(t *testing.T) {
+	e, p := runningWithHangingPreStop(t, "hurried")
+	began := time.Now()
+	e.deleteWithGrace(p, 2)
+	e.waitTerminated("hurried", 10*time.Second)
+	took := time.Since(began)
+	if took > 5*time.Second {
+		t.Fatalf("the pod took %s to stop after its grace period was shortened to 2s", took)
+	}
+	if took < time.Second {
+		t.Fatalf("a container that ignores SIGTERM was gone %s after a 2s grace period began: killed without its grace period", took)
+	}
+}
+
+// TestShorterGracePeriodDuringSIGTERM: a grace period shortened after SIGTERM (no hook)
+// brings the SIGKILL forward too.
+func TestShorterGracePeriodDuringSIGTERM(t *testing.T) {
+	rt := fake.New()
+	rt.SetIgnoreTerm("stubborn:1")
+	e := start(t, rt)
+	p := pod("sigterm", ctr("web", "stubborn:1"))
+	e.m.UpdatePod(p)
+	e.waitFor("Running", 5*time.Second, func() bool { return e.statusOf("sigterm").GetPhase() == "Running" })
+	e.deleteWithGrace(p, 60)
+	e.waitFor("SIGTERM", 5*time.Second, func() bool { return slices.Contains(rt.Calls(), "stop web") })
+	began := time.Now()
+	e.deleteWithGrace(p, 1)
+	e.waitTerminated("sigterm", 10*time.Second)
+	if took := time.Since(began); took > 4*time.Second {
+		t.Fatalf("the pod took %s to stop after its grace period was shortened to 1s", took)
+	}
+}
+
+// TestHangingPreStopExecCutAtGracePeriod: an exec preStop hook that never returns holds
+// the container no longer than the grace period (then SIGTERM gets upstream's 2s).
+func TestHangingPreStopExecCutAtGracePeriod(t *testing.T) {
+	rt := fake.New()
+	rt.SetIgnoreTerm("stubborn:1")
+	started := hangingHook(t, rt, "drain")
+	e := start(t, rt)
+	c := ctr("web", "stubborn:1")
+	c.Lifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Exec: &corev1.ExecAction{Command: []string{"drain"}}}}
+	p := pod("hanging", c)
+	e.m.UpdatePod(p)
+	e.waitFor("Running", 5*time.Second, func() bool { return e.statusOf("hanging").GetPhase() == "Running" })
+	began := time.Now()
+	e.deleteWithGrace(p, 1)
+	<-started
+	e.waitTerminated("hanging", 10*time.Second)
+	if took := time.Since(began); took > 5*time.Second {
+		t.Fatalf("a hanging preStop hook with a 1s grace period held the pod for %s", took)
+	}
+}

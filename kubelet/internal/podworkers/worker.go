@@ -34,6 +34,13 @@ type worker struct {
 	wakeCh  chan struct{}
 	// hookCancel ends a running postStart hook, so a deleted pod does not wait for it.
 	hookCancel context.CancelFunc
+	// killBy is when the pod's containers must be stopped by (zero: not terminating). As
+	// upstream's pod workers, it only ever comes closer: a second delete with a shorter
+	// grace period, or a force deletion, moves it, and killMoved (closed, then replaced,
+	// when it is set or moves) makes a kill in progress cut its preStop hook and stop the containers
+	// by the new deadline.
+	killBy    time.Time
+	killMoved chan struct{}
 
 	orphan  *runtime.Container // an orphan's container, for its name and grace period
 	backoff map[string]*backoffEntry
@@ -50,7 +57,7 @@ type backoffEntry struct {
 }
 
 func (m *Manager) newWorker(uid string, pod *corev1.Pod) *worker {
-	return &worker{m: m, uid: uid, pod: pod, wakeCh: make(chan struct{}, 1),
+	return &worker{m: m, uid: uid, pod: pod, wakeCh: make(chan struct{}, 1), killMoved: make(chan struct{}),
 		backoff: map[string]*backoffEntry{}, waiting: map[string]status.Waiting{}, inspect: map[string]*runtime.Container{}}
 }
 
@@ -64,8 +71,13 @@ func (w *worker) poke() {
 func (w *worker) update(pod *corev1.Pod) {
 	w.mu.Lock()
 	w.pod = pod
-	if pod.GetMetadata().GetDeletionTimestamp() != nil && w.hookCancel != nil {
-		w.hookCancel()
+	if pod.GetMetadata().GetDeletionTimestamp() != nil {
+		// The grace period counts from when the kubelet learns of the deletion (or of
+		// its shortening), as upstream: node and apiserver clocks may disagree.
+		w.killByLocked(time.Now().Add(time.Duration(gracePeriod(pod)) * time.Second))
+		if w.hookCancel != nil {
+			w.hookCancel()
+		}
 	}
 	w.mu.Unlock()
 	w.poke()
@@ -74,11 +86,41 @@ func (w *worker) update(pod *corev1.Pod) {
 func (w *worker) remove() {
 	w.mu.Lock()
 	w.removed = true
+	if w.pod != nil && !status.IsStatic(w.pod) {
+		// An API pod gone from the apiserver was force-deleted (grace period 0; a
+		// graceful deletion ends with the kubelet's own delete, once all stopped):
+		// nothing waits for the containers any more, so they stop now, cutting a
+		// preStop hook in progress. Upstream's apiserver writes the grace period 0
+		// on the pod before removing it; kube5's removes it at once.
+		w.killByLocked(time.Now())
+	}
 	if w.hookCancel != nil {
 		w.hookCancel()
 	}
 	w.mu.Unlock()
 	w.poke()
+}
+
+// killByLocked moves the pod's kill deadline to at, when that is sooner (or the pod was
+// not terminating yet). w.mu is held.
+func (w *worker) killByLocked(at time.Time) {
+	if !w.killBy.IsZero() && !at.Before(w.killBy) {
+		return
+	}
+	w.killBy = at
+	close(w.killMoved)
+	w.killMoved = make(chan struct{})
+}
+
+// killDeadline is the sooner of by and the pod's kill deadline, with a channel closed
+// when the latter is set or moves closer.
+func (w *worker) killDeadline(by time.Time) (time.Time, <-chan struct{}) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.killBy.IsZero() && w.killBy.Before(by) {
+		by = w.killBy
+	}
+	return by, w.killMoved
 }
 
 func (w *worker) snapshot() (*corev1.Pod, bool) {
@@ -590,6 +632,9 @@ func (w *worker) terminate(ctx context.Context, pod *corev1.Pod, removed bool, s
 	default:
 		grace = 30 * time.Second
 	}
+	w.mu.Lock()
+	w.killByLocked(time.Now().Add(grace)) // a retry after an error keeps the first deadline
+	w.mu.Unlock()
 	podIP := w.podIP
 	if len(sandboxes) > 0 && sandboxes[0].State == runtime.StateRunning && sandboxes[0].IP != "" {
 		podIP = sandboxes[0].IP

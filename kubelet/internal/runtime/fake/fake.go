@@ -303,8 +303,10 @@ func (r *Runtime) RemoveContainer(_ context.Context, id string) error {
 	return nil
 }
 
-// Exec answers with SetExecResult's code, writing the command line to stdout.
-func (r *Runtime) Exec(_ context.Context, id string, opts runtime.ExecOptions) (int, error) {
+// Exec answers with SetExecResult's code, writing the command line to stdout. As
+// Docker's, it returns when ctx ends even if the command (SetExecResult's function) goes
+// on: tests block in it to play a hook or probe that hangs.
+func (r *Runtime) Exec(ctx context.Context, id string, opts runtime.ExecOptions) (int, error) {
 	r.mu.Lock()
 	c, ok := r.containers[id]
 	f := r.execResult
@@ -322,7 +324,14 @@ func (r *Runtime) Exec(_ context.Context, id string, opts runtime.ExecOptions) (
 	if f == nil {
 		return 0, nil
 	}
-	return f(cp, opts.Cmd), nil
+	res := make(chan int, 1)
+	go func() { res <- f(cp, opts.Cmd) }()
+	select {
+	case code := <-res:
+		return code, nil
+	case <-ctx.Done():
+		return -1, ctx.Err()
+	}
 }
 
 // Logs writes one line naming the container.
