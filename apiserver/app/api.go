@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"fmt"
+	"net/netip"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -43,6 +44,11 @@ type API struct {
 	Storage *storage.Store
 	caches  []*watchcache.Cache
 	cancel  context.CancelFunc
+
+	// services and endpoints feed the kubernetes service's controller; firstIP is the
+	// address it asks for (the first of --service-cluster-ip-range, as upstream).
+	services, endpoints *generic.Store
+	firstIP             netip.Addr
 }
 
 // indexField is the exact-match field each cache indexes its watchers by: every kubelet
@@ -69,6 +75,7 @@ func NewAPI(ctx context.Context, cli *clientv3.Client, cfg APIConfig) (*API, err
 	}
 	st := storage.New(cli)
 	a.Storage = st
+	a.firstIP = ips.CIDR().Addr().Next()
 	strategies := builtin.Strategies()
 	var nsStore *generic.Store
 	nsLookup := func(ctx context.Context, name string) (*corev1.Namespace, error) {
@@ -119,8 +126,13 @@ func NewAPI(ctx context.Context, cli *clientv3.Client, cfg APIConfig) (*API, err
 			lookup = nsLookup
 		}
 		store := generic.NewStore(r, strategy, st, cache, lookup)
-		if key == "/namespaces" {
+		switch key {
+		case "/namespaces":
 			nsStore = store
+		case "/services":
+			a.services = store
+		case "/endpoints":
+			a.endpoints = store
 		}
 		e := &registry.Entry{Resource: r, Storage: store}
 		if r.New().ProtoReflect().Descriptor().Fields().ByName("status") != nil {

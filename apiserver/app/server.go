@@ -24,6 +24,7 @@ import (
 	"kube5/apiserver/internal/connmux"
 	"kube5/apiserver/internal/etcdserver"
 	"kube5/apiserver/internal/grpcapi"
+	"kube5/apiserver/internal/kubernetesservice"
 	"kube5/apiserver/internal/metrics"
 	"kube5/apiserver/internal/registry/pod"
 	"kube5/apiserver/internal/rest"
@@ -156,6 +157,14 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.Options.EtcdCompactionInterval > 0 {
 		s.api.Storage.StartCompactor(ctx, s.Options.EtcdCompactionInterval)
 	}
+	if s.Options.EndpointReconcilerType == "lease" {
+		// Waited for before etcd closes: on the way out it takes this apiserver out of
+		// the kubernetes endpoints.
+		kctx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); s.kubernetesService().Run(kctx) }()
+		defer func() { stop(); <-done }()
+	}
 	mux := connmux.New(s.listener)
 	g := grpc.NewServer(
 		grpc.MaxRecvMsgSize(rest.MaxRequestBodyBytes+1024),
@@ -192,6 +201,20 @@ func (s *Server) Run(ctx context.Context) error {
 		g.Stop()
 	}
 	return err
+}
+
+// kubernetesService is the controller of the "kubernetes" service and its endpoints.
+func (s *Server) kubernetesService() *kubernetesservice.Controller {
+	ip := advertiseAddress(s.Options.AdvertiseAddress, s.Options.BindAddress)
+	if !ip.IsValid() {
+		klog.InfoS("No address to advertise (give --advertise-address): the kubernetes service gets no endpoints")
+	}
+	port := s.listener.Addr().(*net.TCPAddr).Port
+	return &kubernetesservice.Controller{
+		Services: s.api.services, Endpoints: s.api.endpoints, Etcd: s.client,
+		ClusterIP: s.api.firstIP, IP: ip, Port: int32(port),
+		Interval: 10 * time.Second, TTL: 15 * time.Second,
+	}
 }
 
 // httpHandler serves the REST API and the non-resource paths (/healthz, /livez,

@@ -100,12 +100,25 @@ func TestRulesFollowAPIObjects(t *testing.T) {
 			!has(iptables.TableFilter, "KUBE-SERVICES", ip)
 	})
 
+	// web's own chains (the apiserver's "kubernetes" service has chains too, and keeps them).
+	webChains := chainsMentioning(ipt, "default/web")
+	if len(webChains) < 4 { // KUBE-SVC, KUBE-EXT and two KUBE-SEP
+		t.Fatalf("web's chains: %v, want its service, external and two endpoint chains", webChains)
+	}
 	if err := cs.Services("default").Delete(ctx, "web", nil); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "the service's rules and chains to go", func() bool {
 		save := saveAll(ipt)
-		return !strings.Contains(save, "default/web") && !strings.Contains(save, "KUBE-SVC-") && !strings.Contains(save, "KUBE-SEP-")
+		if strings.Contains(save, "default/web") {
+			return false
+		}
+		for _, c := range webChains {
+			if strings.Contains(save, ":"+c+"\n") || strings.HasSuffix(save, ":"+c) {
+				return false
+			}
+		}
+		return true
 	})
 
 	for _, url := range []string{"http://" + o.MetricsBindAddress + "/healthz", "http://" + o.HealthzBindAddress + "/healthz"} {
@@ -133,6 +146,22 @@ func TestRulesFollowAPIObjects(t *testing.T) {
 			t.Errorf("/metrics lacks %s", m)
 		}
 	}
+}
+
+// chainsMentioning names the KUBE-SVC/-EXT/-SEP chains of the nat table with a rule
+// containing substr.
+func chainsMentioning(ipt *fake.IPTables, substr string) []string {
+	var out []string
+	for _, c := range ipt.Chains(iptables.TableNAT) {
+		if !strings.HasPrefix(string(c), "KUBE-SVC-") && !strings.HasPrefix(string(c), "KUBE-EXT-") && !strings.HasPrefix(string(c), "KUBE-SEP-") {
+			continue
+		}
+		rules, _ := ipt.Rules(iptables.TableNAT, c)
+		if strings.Contains(strings.Join(rules, "\n"), substr) {
+			out = append(out, string(c))
+		}
+	}
+	return out
 }
 
 func saveAll(ipt *fake.IPTables) string {

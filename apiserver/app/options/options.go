@@ -34,6 +34,13 @@ type Options struct {
 	// tolerations added to every pod: how long its pods stay on a failed node.
 	DefaultNotReadyTolerationSeconds    int64
 	DefaultUnreachableTolerationSeconds int64
+	// AdvertiseAddress is the IP the endpoints of the "kubernetes" service point at; empty
+	// picks --insecure-bind-address, or the host's address when that is 0.0.0.0 or
+	// loopback (pods cannot reach a loopback address).
+	AdvertiseAddress string
+	// EndpointReconcilerType is "lease" (keep the kubernetes service and its endpoints)
+	// or "none" (leave them alone), as upstream's flag.
+	EndpointReconcilerType string
 }
 
 // New returns the defaults.
@@ -53,6 +60,7 @@ func New() *Options {
 		// Upstream's DefaultTolerationSeconds admission plugin: five minutes.
 		DefaultNotReadyTolerationSeconds:    300,
 		DefaultUnreachableTolerationSeconds: 300,
+		EndpointReconcilerType:              "lease",
 	}
 }
 
@@ -74,6 +82,8 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.SchedulerHealthURL, "scheduler-health-url", o.SchedulerHealthURL, "What componentstatuses probes for the scheduler.")
 	fs.StringVar(&o.ControllerManagerHealthURL, "controller-manager-health-url", o.ControllerManagerHealthURL, "What componentstatuses probes for the controller-manager.")
 	fs.Int64Var(&o.DefaultNotReadyTolerationSeconds, "default-not-ready-toleration-seconds", o.DefaultNotReadyTolerationSeconds, "Indicates the tolerationSeconds of the toleration for notReady:NoExecute that is added by default to every pod that does not already have such a toleration.")
+	fs.StringVar(&o.AdvertiseAddress, "advertise-address", o.AdvertiseAddress, "The IP address on which to advertise the apiserver to members of the cluster: the endpoints of the kubernetes service in the default namespace. If blank, --insecure-bind-address is used, or the host's address when that is 0.0.0.0 or loopback.")
+	fs.StringVar(&o.EndpointReconcilerType, "endpoint-reconciler-type", o.EndpointReconcilerType, "Use an endpoint reconciler (lease, none): lease keeps the kubernetes service in the default namespace pointing at the running apiservers.")
 	fs.Int64Var(&o.DefaultUnreachableTolerationSeconds, "default-unreachable-toleration-seconds", o.DefaultUnreachableTolerationSeconds, "Indicates the tolerationSeconds of the toleration for unreachable:NoExecute that is added by default to every pod that does not already have such a toleration.")
 }
 
@@ -110,6 +120,14 @@ func (o *Options) Validate() []error {
 	}
 	if o.DefaultUnreachableTolerationSeconds < 0 {
 		errs = append(errs, fmt.Errorf("--default-unreachable-toleration-seconds: %d is negative (0 evicts at once, 300 is the default)", o.DefaultUnreachableTolerationSeconds))
+	}
+	if o.AdvertiseAddress != "" {
+		if ip := net.ParseIP(o.AdvertiseAddress); ip == nil || ip.IsUnspecified() || ip.IsLoopback() {
+			errs = append(errs, fmt.Errorf("--advertise-address: %q is not an address pods can reach (give this host's IP, or leave it empty to pick one)", o.AdvertiseAddress))
+		}
+	}
+	if o.EndpointReconcilerType != "lease" && o.EndpointReconcilerType != "none" {
+		errs = append(errs, fmt.Errorf("--endpoint-reconciler-type: %q is not one of lease, none", o.EndpointReconcilerType))
 	}
 	if o.EtcdCompactionInterval < 0 {
 		errs = append(errs, fmt.Errorf("--etcd-compaction-interval must not be negative"))
