@@ -37,6 +37,8 @@ func TestWalkthrough(t *testing.T) {
 	wantEqual(t, "create deployment", e.ok("create", "deployment", "web", "--image=nginx"), "deployment.apps/web created\n")
 	all := e.ok("get", "all")
 	wantContains(t, "get all", all, "deployment.apps/web   0/1")
+	// Every cluster has the kubernetes service, as upstream's walkthrough shows.
+	wantContains(t, "get all", all, "service/kubernetes   ClusterIP   10.0.0.1 ", "80/TCP")
 	wantEqual(t, "scale", e.ok("scale", "deploy", "web", "--replicas=3"), "deployment.apps/web scaled\n")
 	if d, err := s.Client.Deployments("default").Get(ctx, "web"); err != nil || d.GetSpec().GetReplicas() != 3 {
 		t.Fatalf("after scale: %v, replicas %d", err, d.GetSpec().GetReplicas())

@@ -81,6 +81,8 @@ type Server struct {
 
 	// etcdReporter logs, at a bounded rate, that etcd cannot be reached.
 	etcdReporter *outage.Reporter
+	// kubeService keeps the kubernetes service (nil with --endpoint-reconciler-type=none).
+	kubeService *kubernetesservice.Controller
 }
 
 // Setup connects to (or starts) etcd, builds the API and binds the port. Errors name the
@@ -162,7 +164,8 @@ func (s *Server) Run(ctx context.Context) error {
 		// the kubernetes endpoints.
 		kctx, stop := context.WithCancel(ctx)
 		done := make(chan struct{})
-		go func() { defer close(done); s.kubernetesService().Run(kctx) }()
+		s.kubeService = s.kubernetesService()
+		go func() { defer close(done); s.kubeService.Run(kctx) }()
 		defer func() { stop(); <-done }()
 	}
 	mux := connmux.New(s.listener)
@@ -240,6 +243,14 @@ func (s *Server) httpHandler() http.Handler {
 	// readyz fails while etcd is unreachable; healthz and livez too, as upstream.
 	d.AddHealthCheck(etcd)
 	d.AddReadyzCheck(daemon.HealthCheck{Name: "informer-sync", Check: func(r *http.Request) error { return s.api.Synced(r.Context()) }})
+	if k := s.kubeService; k != nil {
+		d.AddReadyzCheck(daemon.HealthCheck{Name: "poststarthook/bootstrap-controller", Check: func(*http.Request) error {
+			if !k.Synced() {
+				return errors.New("the kubernetes service in default is not made yet")
+			}
+			return nil
+		}})
+	}
 	return d.Handler()
 }
 

@@ -15,6 +15,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	clientv3 "go.etcd.io/etcd/client/v3"
@@ -64,8 +65,13 @@ type Controller struct {
 	// stays in the endpoints after its last reconcile (upstream: 15s).
 	Interval, TTL time.Duration
 
-	lease clientv3.LeaseID
+	lease  clientv3.LeaseID
+	synced atomic.Bool
 }
+
+// Synced reports whether a reconcile has succeeded: /readyz waits for it, as upstream's
+// waits for its bootstrap controller, so clients never see a cluster without the service.
+func (c *Controller) Synced() bool { return c.synced.Load() }
 
 // Run reconciles now and every Interval until ctx ends, then takes this apiserver out of
 // the endpoints (so clients stop being sent to an apiserver that is going away).
@@ -74,8 +80,12 @@ func (c *Controller) Run(ctx context.Context) {
 	t := time.NewTicker(c.Interval)
 	defer t.Stop()
 	for {
-		if err := c.Reconcile(ctx); err != nil && ctx.Err() == nil {
-			klog.ErrorS(err, "Reconciling the kubernetes service and its endpoints")
+		if err := c.Reconcile(ctx); err != nil {
+			if ctx.Err() == nil {
+				klog.ErrorS(err, "Reconciling the kubernetes service and its endpoints")
+			}
+		} else {
+			c.synced.Store(true)
 		}
 		select {
 		case <-ctx.Done():
