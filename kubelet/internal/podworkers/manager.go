@@ -30,8 +30,11 @@ type StatusSink interface {
 	// SetStatus reports a pod's status; the sink sends it when it changed.
 	SetStatus(ctx context.Context, pod *corev1.Pod, st *corev1.PodStatus)
 	// Terminated is called once a deleted pod's containers are all stopped: the sink
-	// removes the pod object (delete with grace 0).
-	Terminated(ctx context.Context, pod *corev1.Pod)
+	// removes the pod object (delete with grace 0). nil means the object is gone (or was
+	// never the sink's to delete: a static pod, another pod of the same name); an error
+	// (the apiserver is unreachable) makes the worker call it again, with back-off, until
+	// it succeeds or the pod is removed from its source.
+	Terminated(ctx context.Context, pod *corev1.Pod) error
 }
 
 // Objects reads configMaps and secrets for volumes and env (nil without an apiserver).

@@ -24,18 +24,30 @@ type sink struct {
 	mu         sync.Mutex
 	status     map[string]*corev1.PodStatus
 	terminated []string
+	// failDeletes is how many of the next Terminated calls fail (as with the apiserver
+	// down); deleteCalls is when each call came.
+	failDeletes int
+	deleteCalls []time.Time
+	reports     int // SetStatus calls: one a sync
 }
 
 func (s *sink) SetStatus(_ context.Context, pod *corev1.Pod, st *corev1.PodStatus) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.status[pod.GetMetadata().GetName()] = st
+	s.reports++
 }
 
-func (s *sink) Terminated(_ context.Context, pod *corev1.Pod) {
+func (s *sink) Terminated(_ context.Context, pod *corev1.Pod) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.deleteCalls = append(s.deleteCalls, time.Now())
+	if s.failDeletes > 0 {
+		s.failDeletes--
+		return errors.New("connection refused")
+	}
 	s.terminated = append(s.terminated, pod.GetMetadata().GetName())
+	return nil
 }
 
 func (s *sink) get(name string) *corev1.PodStatus {
@@ -259,6 +271,70 @@ func TestDeletionStopsContainersThenSandboxThenDeletes(t *testing.T) {
 		l, _ := e.rt.ListContainers(context.Background(), "uid-del")
 		return len(l) == 0
 	})
+}
+
+// TestFailedFinalDeleteIsRetriedWithBackOff: the pod object's final delete fails (the
+// apiserver is down when the containers stop); the worker tries again, with a growing
+// delay, until it succeeds, without stopping the containers or running the preStop hook
+// a second time.
+func TestFailedFinalDeleteIsRetriedWithBackOff(t *testing.T) {
+	rt := fake.New()
+	hooks := newExecLog(rt, nil)
+	e := start(t, rt)
+	e.sink.failDeletes = 2
+	c := ctr("web", "img:1")
+	c.Lifecycle = &corev1.Lifecycle{PreStop: &corev1.LifecycleHandler{Exec: &corev1.ExecAction{Command: []string{"drain", "now"}}}}
+	p := pod("retry", c, ctr("side", "img:1"))
+	e.m.UpdatePod(p)
+	e.waitFor("Running", 5*time.Second, func() bool { return e.statusOf("retry").GetPhase() == "Running" })
+	e.deleteWithGrace(p, 10)
+	e.waitTerminated("retry", 10*time.Second)
+
+	e.sink.mu.Lock()
+	calls := slices.Clone(e.sink.deleteCalls)
+	e.sink.mu.Unlock()
+	if len(calls) != 3 {
+		t.Fatalf("%d delete calls, want 2 failed ones and the one that succeeded", len(calls))
+	}
+	// The worker resyncs every 100ms here: the retries wait for their back-off anyway.
+	if d := calls[1].Sub(calls[0]); d < 900*time.Millisecond || d > 2*time.Second {
+		t.Errorf("first retry after %s, want about 1s", d)
+	}
+	if d := calls[2].Sub(calls[1]); d < 1900*time.Millisecond || d > 3*time.Second {
+		t.Errorf("second retry after %s, want about 2s", d)
+	}
+	count := map[string]int{}
+	for _, c := range rt.Calls() {
+		count[c]++
+	}
+	for _, want := range []string{"stop web", "stop side", "stop POD", "start web", "start side", "run POD"} {
+		if count[want] != 1 {
+			t.Errorf("%q happened %d times, want once; calls: %v", want, count[want], rt.Calls())
+		}
+	}
+	hooks.mu.Lock()
+	runs := len(hooks.runs)
+	hooks.mu.Unlock()
+	if runs != 1 {
+		t.Errorf("the preStop hook ran %d times, want once", runs)
+	}
+
+	// Once the delete succeeded, the syncs that follow (the pod stays in its source until
+	// the apiserver's DELETED arrives) do not delete again.
+	e.sink.mu.Lock()
+	from := e.sink.reports
+	e.sink.mu.Unlock()
+	e.waitFor("three more syncs", 5*time.Second, func() bool {
+		e.sink.mu.Lock()
+		defer e.sink.mu.Unlock()
+		return e.sink.reports >= from+3
+	})
+	e.sink.mu.Lock()
+	n := len(e.sink.deleteCalls)
+	e.sink.mu.Unlock()
+	if n != 3 {
+		t.Fatalf("%d delete calls after the one that succeeded, want none", n-3)
+	}
 }
 
 func TestOrphansAreKilledAndRemoved(t *testing.T) {

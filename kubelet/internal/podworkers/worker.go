@@ -47,8 +47,12 @@ type worker struct {
 	waiting map[string]status.Waiting
 	inspect map[string]*runtime.Container // inspect cache by container ID (while its state holds)
 	wakeAt  time.Time
-	deleted bool // the sink was told the deleted pod terminated
-	podIP   string
+	deleted bool // the sink removed the deleted pod's object
+	// deleteRetry is when a failed final delete may be tried again, deleteDelay its
+	// back-off (see deleteObject).
+	deleteRetry time.Time
+	deleteDelay time.Duration
+	podIP       string
 }
 
 type backoffEntry struct {
@@ -678,8 +682,7 @@ func (w *worker) terminate(ctx context.Context, pod *corev1.Pod, removed bool, s
 		}
 	}
 	if pod != nil && pod.GetMetadata().GetDeletionTimestamp() != nil && !removed && !w.deleted {
-		w.m.sink.Terminated(ctx, pod)
-		w.deleted = true
+		w.deleteObject(ctx, pod)
 	}
 	if !removed && pod != nil {
 		// Deleted but still in the source until the apiserver's DELETED arrives (which
@@ -698,4 +701,38 @@ func (w *worker) terminate(ctx context.Context, pod *corev1.Pod, removed bool, s
 	_ = os.RemoveAll(filepath.Join(w.m.cfg.RootDir, "pods", w.uid))
 	klog.V(2).InfoS("Pod terminated and cleaned up", "pod", podName(pod, w.orphan), "podUID", w.uid)
 	return true, nil
+}
+
+// Back-off of a failed final delete: the apiserver may be down for a while, and every
+// node retries its pods at once when it comes back.
+const (
+	deleteRetryInitial = time.Second
+	deleteRetryMax     = 30 * time.Second
+)
+
+// deleteObject has the sink remove a deleted pod's object once its containers stopped.
+// When that fails (the apiserver is unreachable), the pod would stay Terminating in the
+// API forever: as upstream's status manager, the worker tries again, 1s doubling to 30s,
+// until the delete succeeds or the pod leaves its source. A retry is a sync like any
+// other: the containers have stopped, so terminate kills nothing and runs no preStop
+// hook again; only the delete is repeated.
+func (w *worker) deleteObject(ctx context.Context, pod *corev1.Pod) {
+	now := time.Now()
+	if now.Before(w.deleteRetry) {
+		w.wakeAt = minTime(w.wakeAt, w.deleteRetry) // woken early (relist, resync)
+		return
+	}
+	if err := w.m.sink.Terminated(ctx, pod); err != nil {
+		if w.deleteDelay == 0 {
+			w.deleteDelay = deleteRetryInitial
+		} else {
+			w.deleteDelay = min(2*w.deleteDelay, deleteRetryMax)
+		}
+		w.deleteRetry = now.Add(w.deleteDelay)
+		w.wakeAt = minTime(w.wakeAt, w.deleteRetry)
+		// The sink logged why; the apiserver's outage is reported by the client.
+		klog.V(2).InfoS("Deleting the terminated pod object failed; will retry", "pod", klog.KObj(pod.GetMetadata()), "retryIn", w.deleteDelay)
+		return
+	}
+	w.deleted = true
 }

@@ -102,26 +102,35 @@ func (m *Manager) send(ctx context.Context, pod *corev1.Pod, st *corev1.PodStatu
 	return err
 }
 
-// Terminated deletes a pod whose containers all stopped (grace 0, for this UID only).
-func (m *Manager) Terminated(ctx context.Context, pod *corev1.Pod) {
+// Terminated deletes a pod whose containers all stopped (grace 0, for this UID only). It
+// returns an error only when the pod may still be there (the apiserver could not be
+// reached, or refused): the caller retries. A pod already gone, or replaced by a new pod
+// of the same name (the UID precondition fails), is done.
+func (m *Manager) Terminated(ctx context.Context, pod *corev1.Pod) error {
 	uid := pod.GetMetadata().GetUid()
 	m.mu.Lock()
 	delete(m.last, uid)
 	delete(m.sent, uid)
 	m.mu.Unlock()
 	if m.c == nil || IsStatic(pod) {
-		return
+		return nil
 	}
 	var zero int64
 	err := m.c.Pods(pod.GetMetadata().GetNamespace()).Delete(ctx, pod.GetMetadata().GetName(),
 		&metav1.DeleteOptions{GracePeriodSeconds: &zero, Preconditions: &metav1.Preconditions{Uid: &uid}})
-	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) && ctx.Err() == nil {
-		if client.IsUnreachable(err) { // reported by the client, see SetStatus
-			klog.V(2).InfoS("Deleting terminated pod failed", "pod", klog.KObj(pod.GetMetadata()), "err", err)
-		} else {
-			klog.ErrorS(err, "Deleting terminated pod failed", "pod", klog.KObj(pod.GetMetadata()))
-		}
-		return
+	switch {
+	case err == nil:
+		klog.V(2).InfoS("Pod deleted after its containers stopped", "pod", klog.KObj(pod.GetMetadata()))
+	case apierrors.IsNotFound(err) || apierrors.IsConflict(err):
+		klog.V(2).InfoS("Pod already gone after its containers stopped", "pod", klog.KObj(pod.GetMetadata()), "err", err)
+	case ctx.Err() != nil:
+		return err
+	case client.IsUnreachable(err): // reported by the client, see SetStatus
+		klog.V(2).InfoS("Deleting terminated pod failed; will retry", "pod", klog.KObj(pod.GetMetadata()), "err", err)
+		return err
+	default:
+		klog.ErrorS(err, "Deleting terminated pod failed; will retry", "pod", klog.KObj(pod.GetMetadata()))
+		return err
 	}
-	klog.V(2).InfoS("Pod deleted after its containers stopped", "pod", klog.KObj(pod.GetMetadata()))
+	return nil
 }
