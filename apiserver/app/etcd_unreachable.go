@@ -53,7 +53,8 @@ func newEtcdReporter(endpoints []string, embedded bool) *outage.Reporter {
 // waitForEtcd pings etcd until it answers, reporting each failure to r (which logs at a
 // bounded rate); it fails only when ctx ends first. As upstream, the apiserver waits for
 // etcd rather than exiting: etcd may well be starting beside it.
-func waitForEtcd(ctx context.Context, cli *clientv3.Client, endpoints []string, r *outage.Reporter) error {
+// onFailure, when set, is told each cause too.
+func waitForEtcd(ctx context.Context, cli *clientv3.Client, endpoints []string, r *outage.Reporter, onFailure func(cause string)) error {
 	delay := 250 * time.Millisecond
 	for {
 		err := pingEtcd(ctx, cli)
@@ -64,7 +65,11 @@ func waitForEtcd(ctx context.Context, cli *clientv3.Client, endpoints []string, 
 		if ctx.Err() != nil {
 			return fmt.Errorf("stopped while waiting for etcd at %s (--etcd-servers): %w", strings.Join(endpoints, ","), ctx.Err())
 		}
-		r.Failure(etcdCause(ctx, endpoints, err))
+		cause := etcdCause(ctx, endpoints, err)
+		r.Failure(cause)
+		if onFailure != nil {
+			onFailure(cause)
+		}
 		select {
 		case <-ctx.Done():
 		case <-time.After(delay):

@@ -80,7 +80,7 @@ func TestEtcdUnreachable(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	waited := make(chan error, 1)
-	go func() { waited <- waitForEtcd(ctx, cli, endpoints, r) }()
+	go func() { waited <- waitForEtcd(ctx, cli, endpoints, r, nil) }()
 	want := "true Cannot reach etcd at " + url + " (connection refused); is etcd running? Check --etcd-servers, or omit it to run an embedded etcd. Retrying."
 	waitFor(t, 10*time.Second, "line "+want, func() bool { return got.count(want) == 1 })
 

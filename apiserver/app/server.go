@@ -89,11 +89,22 @@ type Server struct {
 // flag to fix.
 func Setup(ctx context.Context, o *options.Options) (*Server, error) {
 	s := &Server{Options: o, registry: daemon.NewRegistry()}
+	// The port first: a conflict is an error at once, not after etcd answers; and while
+	// etcd is awaited the port says why (waiting.go).
+	addr := net.JoinHostPort(o.BindAddress, strconv.Itoa(o.Port))
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("serving the API on %s: %w (is another kube-apiserver running? change --insecure-port or --insecure-bind-address)", addr, err)
+	}
+	s.listener = l
+	waiting := startWaiting(l, "kube-apiserver is starting: connecting to etcd")
+	defer waiting.stop()
 	endpoints := o.EtcdServers
 	if len(endpoints) == 0 {
 		klog.InfoS("No --etcd-servers given: running an embedded etcd", "dataDir", o.DataDir, "clientURL", o.EmbeddedEtcdClientURL)
 		e, err := etcdserver.Start(ctx, etcdserver.Config{DataDir: o.DataDir, ListenClientURL: o.EmbeddedEtcdClientURL, ListenPeerURL: o.EmbeddedEtcdPeerURL})
 		if err != nil {
+			s.close()
 			return nil, fmt.Errorf("starting the embedded etcd (--data-dir=%s, --embedded-etcd-listen-client-url=%s): %w", o.DataDir, o.EmbeddedEtcdClientURL, err)
 		}
 		s.etcd, endpoints = e, e.Endpoints()
@@ -101,15 +112,19 @@ func Setup(ctx context.Context, o *options.Options) (*Server, error) {
 	cli, err := clientv3.New(clientv3.Config{Endpoints: endpoints, DialTimeout: 5 * time.Second, Logger: quietZap(),
 		DialOptions: []grpc.DialOption{etcdReconnect}})
 	if err != nil {
-		s.closeEtcd()
+		s.close()
 		return nil, fmt.Errorf("connecting to etcd at %v (--etcd-servers): %w", endpoints, err)
 	}
 	s.client = cli
 	s.etcdReporter = newEtcdReporter(endpoints, s.etcd != nil)
-	if err := waitForEtcd(ctx, cli, endpoints, s.etcdReporter); err != nil {
+	klog.InfoS("Waiting for etcd; the API port answers 503 with the reason meanwhile", "address", l.Addr().String(), "etcd", endpoints)
+	if err := waitForEtcd(ctx, cli, endpoints, s.etcdReporter, func(cause string) {
+		waiting.setReason("kube-apiserver: " + s.etcdReporter.Message(cause))
+	}); err != nil {
 		s.close()
 		return nil, err
 	}
+	waiting.setReason("kube-apiserver is starting: etcd answers, loading the watch caches")
 	api, err := NewAPI(ctx, cli, APIConfig{
 		ServiceClusterIPRange: o.ServiceClusterIPRange, ServiceNodePortRange: o.ServiceNodePortRange,
 		BookmarkInterval: o.WatchBookmarkInterval, SchedulerHealthURL: o.SchedulerHealthURL,
@@ -132,13 +147,6 @@ func Setup(ctx context.Context, o *options.Options) (*Server, error) {
 		s.close()
 		return nil, err
 	}
-	addr := net.JoinHostPort(o.BindAddress, strconv.Itoa(o.Port))
-	l, err := net.Listen("tcp", addr)
-	if err != nil {
-		s.close()
-		return nil, fmt.Errorf("serving the API on %s: %w (is another kube-apiserver running? change --insecure-port or --insecure-bind-address)", addr, err)
-	}
-	s.listener = l
 	return s, nil
 }
 
