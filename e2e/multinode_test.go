@@ -23,10 +23,14 @@ import (
 // TestMultiNodeNetwork: on two nodes (network namespaces with their own dockerd, kubelet
 // and kube-proxy, on one bridge), the pod network and the services work across nodes:
 // from each node every pod answers on its IP, the ClusterIP answers from pods on both
-// nodes, and the NodePort answers on every node's IP.
+// nodes, and the NodePort answers on every node's IP. Between pods the source is the
+// client pod's IP, by pod IP and through a ClusterIP; what a pod sends out of the
+// cluster CIDR leaves with its node's IP.
 func TestMultiNodeNetwork(t *testing.T) {
 	start := time.Now()
-	m := framework.StartMultiNode(t, 2, framework.MultiNodeOptions{})
+	m := framework.StartMultiNode(t, 2, framework.MultiNodeOptions{
+		Images: append(append([]string(nil), framework.DefaultNodeImages...), "kube5/testbox:1.0"),
+	})
 	m.WaitNodesReady(90*time.Second, m.Nodes...)
 	t.Logf("2 nodes Ready in %s", time.Since(start).Round(time.Millisecond))
 
@@ -62,7 +66,124 @@ func TestMultiNodeNetwork(t *testing.T) {
 			})
 		}
 	}
+	sourceAddresses(t, m)
 	t.Logf("done in %s", time.Since(start).Round(time.Millisecond))
+}
+
+// sourceAddresses checks what source address a server sees, from httpenv's log line per
+// request ("<remote address> GET <path>"): a client pod on node 0 GETs a server pod on
+// node 1 by its pod IP and through a ClusterIP, and the server sees the client pod's IP
+// (no masquerade between pods, as upstream's kubenet and flannel host-gw); it GETs a
+// host-network server on node 1's IP, outside the cluster CIDR, and that server sees
+// node 0's IP (kube-proxy's pod network masquerade).
+func sourceAddresses(t *testing.T, m *framework.MultiNode) {
+	t.Helper()
+	client, server := m.Nodes[0], m.Nodes[1]
+	manifest := fmt.Sprintf(`apiVersion: v1
+kind: Pod
+metadata:
+  name: src-server
+  labels: {test: src, app: src-server}
+spec:
+  nodeName: %[2]s
+  containers:
+  - name: httpenv
+    image: kube5/httpenv:1.0
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: src-outside
+  labels: {test: src}
+spec:
+  nodeName: %[2]s
+  hostNetwork: true
+  containers:
+  - name: httpenv
+    image: kube5/httpenv:1.0
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: src-client
+  labels: {test: src}
+spec:
+  nodeName: %[1]s
+  containers:
+  - name: box
+    image: kube5/testbox:1.0
+---
+apiVersion: v1
+kind: Service
+metadata:
+  name: src-server
+spec:
+  selector: {app: src-server}
+  ports:
+  - port: 80
+    targetPort: 8888
+`, client.Name, server.Name)
+	file := filepath.Join(t.TempDir(), "src.yaml")
+	if err := os.WriteFile(file, []byte(manifest), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m.MustKubectl("create", "-f", file)
+	ips := map[string]string{}
+	framework.Eventually(t, 90*time.Second, "pods src-server, src-outside and src-client Running with IPs", func() error {
+		pods, err := listMNPods(m, "test=src")
+		if err != nil {
+			return err
+		}
+		for _, p := range pods {
+			// src-outside uses its node's network: the test knows its address.
+			if p.Phase != "Running" || !p.Ready || (p.IP == "" && p.Name != "src-outside") {
+				return fmt.Errorf("not yet: %+v", pods)
+			}
+			ips[p.Name] = p.IP
+		}
+		if len(ips) != 3 {
+			return fmt.Errorf("%d pods: %+v", len(pods), pods)
+		}
+		return nil
+	})
+	svc := getService(t, m, "src-server")
+	clientIP := ips["src-client"]
+	// GET url from the client pod, then wait for the server pod's log line of path, and
+	// want it to name source as the remote address.
+	check := func(what, url, path, serverPod, source string) {
+		t.Helper()
+		framework.Eventually(t, 60*time.Second, what, func() error {
+			out, err := m.Kubectl("exec", "src-client", "--", "/bin/testbox", "wget", url)
+			if err != nil {
+				return fmt.Errorf("kubectl exec src-client -- testbox wget %s: %v: %s", url, err, out)
+			}
+			logs, err := m.Kubectl("logs", serverPod)
+			if err != nil {
+				return fmt.Errorf("kubectl logs %s: %v: %s", serverPod, err, logs)
+			}
+			var lines []string
+			for _, l := range strings.Split(logs, "\n") {
+				if strings.HasSuffix(l, " GET "+path) {
+					lines = append(lines, l)
+				}
+			}
+			if len(lines) == 0 {
+				return fmt.Errorf("no log line of GET %s in %s's log:\n%s", path, serverPod, logs)
+			}
+			for _, l := range lines {
+				if !strings.Contains(l, " "+source+":") {
+					return fmt.Errorf("%s saw the request from another source than %s: %q", serverPod, source, l)
+				}
+			}
+			return nil
+		})
+	}
+	check(fmt.Sprintf("pod %s on %s to see client pod %s's IP by pod IP", ips["src-server"], server.Name, clientIP),
+		"http://"+ips["src-server"]+":8888/by-pod-ip", "/by-pod-ip", "src-server", clientIP)
+	check(fmt.Sprintf("pod %s on %s to see client pod %s's IP through ClusterIP %s", ips["src-server"], server.Name, clientIP, svc.ClusterIP),
+		"http://"+svc.ClusterIP+"/by-cluster-ip", "/by-cluster-ip", "src-server", clientIP)
+	check(fmt.Sprintf("host-network server on %s to see node %s's IP %s for pod %s", server.IP, client.Name, client.IP, clientIP),
+		"http://"+server.IP.String()+":8888/out-of-cluster", "/out-of-cluster", "src-outside", client.IP.String())
 }
 
 // mnPod is a pod of a multi-node test.

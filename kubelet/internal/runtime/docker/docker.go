@@ -8,6 +8,7 @@ import (
 	"io"
 	"math"
 	"net/netip"
+	"strconv"
 	"strings"
 	"time"
 
@@ -60,8 +61,18 @@ func (r *Runtime) Version(ctx context.Context) (string, error) {
 	return "docker://" + v.Version, nil
 }
 
+// masqueradeOption is the bridge driver's switch for Docker's own masquerade rule
+// (POSTROUTING -s <subnet> ! -o <bridge> -j MASQUERADE). The pod network turns it off:
+// that rule would rewrite the source of every packet a pod sends to a pod on another
+// node, where upstream (kubenet, flannel host-gw) keeps pod IPs between pods.
+// kube-proxy's pod network chain (KUBE-POD-MASQ, --cluster-cidr) masquerades only what
+// leaves the cluster CIDR.
+const masqueradeOption = "com.docker.network.bridge.enable_ip_masquerade"
+
 // EnsureNetwork finds or creates a bridge network for podCIDR: pods get addresses from it
-// and its first address is the gateway (on the host's bridge).
+// and its first address is the gateway (on the host's bridge). Docker does not
+// masquerade its traffic (see masqueradeOption); a network an older kubelet created with
+// Docker's masquerade on is recreated when no container is attached to it.
 func (r *Runtime) EnsureNetwork(ctx context.Context, podCIDR string) (string, error) {
 	p, err := netip.ParsePrefix(podCIDR)
 	if err != nil {
@@ -75,25 +86,61 @@ func (r *Runtime) EnsureNetwork(ctx context.Context, podCIDR string) (string, er
 	}
 	for _, n := range nets {
 		for _, c := range n.IPAM.Config {
-			if c.Subnet == p.String() {
-				if n.Name != name && n.Labels[networkLabel] == "" {
-					return "", fmt.Errorf("podCIDR %s is already used by Docker network %q, which kube5 did not create", p, n.Name)
-				}
+			if c.Subnet != p.String() {
+				continue
+			}
+			if n.Name != name && n.Labels[networkLabel] == "" {
+				return "", fmt.Errorf("podCIDR %s is already used by Docker network %q, which kube5 did not create", p, n.Name)
+			}
+			if !masquerades(n.Options) {
 				return n.Name, nil
+			}
+			recreate, err := r.replaceable(ctx, n.ID, n.Name, p)
+			if err != nil || !recreate {
+				return n.Name, err
 			}
 		}
 	}
 	gw := p.Addr().Next()
 	_, err = r.c.NetworkCreate(ctx, name, network.CreateOptions{
-		Driver: "bridge",
-		Labels: map[string]string{networkLabel: "pod"},
-		IPAM:   &network.IPAM{Config: []network.IPAMConfig{{Subnet: p.String(), Gateway: gw.String()}}},
+		Driver:  "bridge",
+		Labels:  map[string]string{networkLabel: "pod"},
+		Options: map[string]string{masqueradeOption: "false"},
+		IPAM:    &network.IPAM{Config: []network.IPAMConfig{{Subnet: p.String(), Gateway: gw.String()}}},
 	})
 	if err != nil && !errdefs.IsConflict(err) {
 		return "", fmt.Errorf("creating Docker network %s for podCIDR %s: %w", name, p, err)
 	}
 	klog.InfoS("Pod network ready", "network", name, "podCIDR", p)
 	return name, nil
+}
+
+// masquerades tells whether a bridge network has Docker's masquerade on (its default).
+func masquerades(opts map[string]string) bool {
+	on, err := strconv.ParseBool(opts[masqueradeOption])
+	return err != nil || on
+}
+
+// replaceable removes our pod network id, which Docker masquerades (an older kubelet
+// made it), when no container is attached, and says so; with containers attached it keeps
+// it, since removing it would cut their pods off, and logs what to do.
+func (r *Runtime) replaceable(ctx context.Context, id, name string, p netip.Prefix) (bool, error) {
+	n, err := r.c.NetworkInspect(ctx, id, network.InspectOptions{})
+	if err != nil {
+		return false, fmt.Errorf("inspecting Docker network %s: %w", name, err)
+	}
+	if len(n.Containers) > 0 {
+		klog.Warningf("Docker network %s (podCIDR %s) was created by an older kubelet with Docker's masquerade on: "+
+			"pods on other nodes see this node's IP instead of the pod IPs of this node's pods. "+
+			"It has %d containers attached, so the kubelet keeps it; to fix it, drain the node, stop the kubelet, "+
+			"remove the pods' containers and `docker network rm %s`, then start the kubelet", name, p, len(n.Containers), name)
+		return false, nil
+	}
+	if err := r.c.NetworkRemove(ctx, id); err != nil {
+		return false, fmt.Errorf("removing Docker network %s, which masquerades pod traffic, to recreate it: %w", name, err)
+	}
+	klog.InfoS("Removed the pod network an older kubelet created with Docker's masquerade on; recreating it without", "network", name, "podCIDR", p)
+	return true, nil
 }
 
 func (r *Runtime) ourFilter(podUID string) filters.Args {
