@@ -14,18 +14,9 @@ import (
 	"kube5/apiserver/app/options"
 	"kube5/apiserver/internal/etcdserver"
 	"kube5/proto/apierrors"
+	"kube5/proto/apiservertest"
 	"kube5/proto/client"
 )
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
 
 func get(url string) (int, string, error) {
 	resp, err := http.Get(url)
@@ -42,10 +33,10 @@ func get(url string) (int, string, error) {
 // and gRPC calls get 503 ServiceUnavailable saying the same; /version works. Once etcd is
 // up the same port serves the API, and the same client works without being remade.
 func TestWaitingForEtcd(t *testing.T) {
-	etcdURL := fmt.Sprintf("http://127.0.0.1:%d", freePort(t))
+	etcdURL := fmt.Sprintf("http://127.0.0.1:%d", apiservertest.FreePort(t))
 	o := options.New()
 	o.EtcdServers = []string{etcdURL}
-	o.Port = freePort(t)
+	o.Port = apiservertest.FreePort(t)
 	o.EtcdCompactionInterval = 0
 	o.EndpointReconcilerType = "none"
 	base := fmt.Sprintf("http://127.0.0.1:%d", o.Port)
@@ -140,7 +131,7 @@ func TestPortTakenFailsAtOnce(t *testing.T) {
 	}
 	defer l.Close()
 	o := options.New()
-	o.EtcdServers = []string{fmt.Sprintf("http://127.0.0.1:%d", freePort(t))} // nothing there
+	o.EtcdServers = []string{fmt.Sprintf("http://127.0.0.1:%d", apiservertest.FreePort(t))} // nothing there
 	o.Port = l.Addr().(*net.TCPAddr).Port
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
