@@ -135,8 +135,12 @@ spec:
 			return err
 		}
 		for _, p := range pods {
-			// src-outside uses its node's network: the test knows its address.
-			if p.Phase != "Running" || !p.Ready || (p.IP == "" && p.Name != "src-outside") {
+			// src-outside uses its node's network: its pod IP is the node's, as upstream.
+			want := p.IP != ""
+			if p.Name == "src-outside" {
+				want = p.IP == server.IP.String()
+			}
+			if p.Phase != "Running" || !p.Ready || !want {
 				return fmt.Errorf("not yet: %+v", pods)
 			}
 			ips[p.Name] = p.IP

@@ -53,8 +53,10 @@ func Compute(in Input) *corev1.PodStatus {
 	if st.StartTime == nil {
 		st.StartTime = metav1.NewTime(in.Now)
 	}
-	if in.Sandbox != nil && in.Sandbox.IP != "" {
+	if in.Sandbox != nil && (in.Sandbox.IP != "" || pod.GetSpec().GetHostNetwork()) {
 		// A stopped sandbox is passed with the IP it had, for a pod that just finished.
+		// A host-network sandbox has no address of its own (Docker reports none): the
+		// pod's IP is the node's, as upstream reports it.
 		ip := in.Sandbox.IP
 		if pod.GetSpec().GetHostNetwork() {
 			ip = in.HostIP

@@ -72,3 +72,18 @@ func TestPhaseAndConditions(t *testing.T) {
 		t.Fatalf("%v", cs)
 	}
 }
+
+// TestHostNetworkPodIP: a host-network pod's IP is the node's (its sandbox, on the host's
+// network, has no address of its own), as upstream reports it.
+func TestHostNetworkPodIP(t *testing.T) {
+	pod := &corev1.Pod{Metadata: &metav1.ObjectMeta{Name: "h"}, Spec: &corev1.PodSpec{HostNetwork: true,
+		Containers: []*corev1.Container{{Name: "a", Image: "i:1"}}}}
+	sandbox := &runtime.Container{ID: "s", State: runtime.StateRunning} // no IP: host network
+	st := Compute(Input{Pod: pod, Sandbox: sandbox, HostIP: "192.0.2.1", Now: time.Now()})
+	if st.GetPodIp() != "192.0.2.1" || len(st.GetPodIps()) != 1 || st.GetPodIps()[0].GetIp() != "192.0.2.1" {
+		t.Fatalf("host-network pod: podIP %q podIPs %v, want the node's 192.0.2.1", st.GetPodIp(), st.GetPodIps())
+	}
+	if st := Compute(Input{Pod: pod, HostIP: "192.0.2.1", Now: time.Now()}); st.GetPodIp() != "" {
+		t.Fatalf("host-network pod without a sandbox yet: podIP %q, want none", st.GetPodIp())
+	}
+}
