@@ -10,17 +10,19 @@ import (
 	"kube5/controller-manager/internal/controller/nodelifecycle"
 	"kube5/controller-manager/internal/controller/podgc"
 	"kube5/controller-manager/internal/controller/serviceaccount"
+	"kube5/controller-manager/internal/controller/ttlafterfinished"
 )
 
 // clusterControllers are the controllers of the cluster's plumbing, by upstream's
 // --controllers names.
 var clusterControllers = map[string]controller.Constructor{
-	"endpoint":         endpoints.New,
-	"garbagecollector": garbagecollector.New,
-	"job":              job.New,
-	"namespace":        namespace.New,
-	"nodeipam":         nodeipam.New,
-	"nodelifecycle":    nodelifecycle.New,
-	"podgc":            podgc.New,
-	"serviceaccount":   serviceaccount.New,
+	"endpoint":           endpoints.New,
+	"garbagecollector":   garbagecollector.New,
+	"job":                job.New,
+	"namespace":          namespace.New,
+	"nodeipam":           nodeipam.New,
+	"nodelifecycle":      nodelifecycle.New,
+	"podgc":              podgc.New,
+	"serviceaccount":     serviceaccount.New,
+	"ttl-after-finished": ttlafterfinished.New,
 }

@@ -62,6 +62,7 @@ var concurrencyFlags = []struct {
 	{"namespace", "concurrent-namespace-syncs", 10},
 	{"garbagecollector", "concurrent-gc-syncs", 20},
 	{"job", "concurrent-job-syncs", 5},
+	{"ttl-after-finished", "concurrent-ttl-after-finished-syncs", 5},
 }
 
 // New returns the defaults.

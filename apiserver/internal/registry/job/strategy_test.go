@@ -105,6 +105,7 @@ func TestValidate(t *testing.T) {
 		{"negative parallelism", func(j *batchv1.Job) { j.Spec.Parallelism = i32(-1) }, field.ErrorTypeInvalid, "spec.parallelism"},
 		{"negative completions", func(j *batchv1.Job) { j.Spec.Completions = i32(-1) }, field.ErrorTypeInvalid, "spec.completions"},
 		{"negative backoffLimit", func(j *batchv1.Job) { j.Spec.BackoffLimit = i32(-1) }, field.ErrorTypeInvalid, "spec.backoffLimit"},
+		{"negative ttlSecondsAfterFinished", func(j *batchv1.Job) { j.Spec.TtlSecondsAfterFinished = i32(-1) }, field.ErrorTypeInvalid, "spec.ttlSecondsAfterFinished"},
 		{"completion mode", func(j *batchv1.Job) { m := "Sometimes"; j.Spec.CompletionMode = &m }, field.ErrorTypeNotSupported, "spec.completionMode"},
 		{"conflicting label", func(j *batchv1.Job) {
 			j.Spec.Template.Metadata = &metav1.ObjectMeta{Labels: map[string]string{"controller-uid": "other"}}
