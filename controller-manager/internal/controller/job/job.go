@@ -210,7 +210,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 
 	if finished(j) != nil {
 		// Finished: stop what still runs; the counts stay as they were when it finished.
-		if err := c.deletePods(ctx, key, j, s.active); err != nil {
+		if _, err := c.deletePods(ctx, key, j, s.active); err != nil {
 			return err
 		}
 		if j.Status.Active == 0 && j.Status.GetReady() == 0 {
@@ -221,7 +221,8 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		_, err := c.client.Jobs(ns).UpdateStatus(ctx, j)
 		return err
 	}
-	if j.Status.StartTime == nil && !j.GetSpec().GetSuspend() {
+	suspended := j.GetSpec().GetSuspend()
+	if j.Status.StartTime == nil && !suspended {
 		j.Status.StartTime = metav1.NewTime(now)
 	}
 
@@ -229,7 +230,9 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	switch {
 	case BackoffLimitExceeded(j.GetSpec(), s):
 		failReason, failMsg = ReasonBackoffLimitExceeded, "Job has reached the specified backoff limit"
-	case j.GetSpec().ActiveDeadlineSeconds != nil && j.Status.StartTime != nil:
+	case j.GetSpec().ActiveDeadlineSeconds != nil && j.Status.StartTime != nil && !suspended:
+		// A suspended job has no deadline running: activeDeadlineSeconds counts the
+		// seconds the job is continuously active, from its (last) start.
 		deadline := j.Status.StartTime.AsTime().Add(time.Duration(j.GetSpec().GetActiveDeadlineSeconds()) * time.Second)
 		if left := deadline.Sub(now); left <= 0 {
 			failReason, failMsg = ReasonDeadlineExceeded, "Job was active longer than specified deadline"
@@ -238,7 +241,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		}
 	}
 	if failReason != "" {
-		if err := c.deletePods(ctx, key, j, s.active); err != nil {
+		if _, err := c.deletePods(ctx, key, j, s.active); err != nil {
 			return err
 		}
 		s.failed += len(s.active)
@@ -250,7 +253,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		return c.updateStatus(ctx, cached, j, s, 0)
 	}
 	if Complete(j.GetSpec(), s) {
-		if err := c.deletePods(ctx, key, j, s.active); err != nil {
+		if _, err := c.deletePods(ctx, key, j, s.active); err != nil {
 			return err
 		}
 		s.active, s.ready = nil, 0
@@ -262,25 +265,50 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 		return c.updateStatus(ctx, cached, j, s, 0)
 	}
 
-	created := 0
+	delta := 0
 	var manageErr error
 	if c.expect.satisfied(key) {
-		created, manageErr = c.manage(ctx, key, j, s, now)
+		delta, manageErr = c.manage(ctx, key, j, s, now)
+		// As upstream, the Suspended condition follows only a sync that managed the
+		// pods, from a cache that has caught up with the controller's own writes.
+		c.syncSuspended(j, now)
 	}
-	if err := c.updateStatus(ctx, cached, j, s, created); err != nil {
+	if err := c.updateStatus(ctx, cached, j, s, delta); err != nil {
 		return err
 	}
 	return manageErr
 }
 
-// manage creates or deletes pods so that WantActive run; it returns how many it created.
+// syncSuspended sets the Suspended condition and startTime from spec.suspend, as
+// upstream: suspending clears startTime (so the template's scheduling directives may
+// change again), resuming starts the clock anew, so activeDeadlineSeconds counts from
+// the resume.
+func (c *Controller) syncSuspended(j *batchv1.Job, now time.Time) {
+	if j.GetSpec().GetSuspend() {
+		j.Status.StartTime = nil
+		if ensureCondition(j, ConditionSuspended, "True", ReasonJobSuspended, "Job suspended", now) && c.recorder != nil {
+			c.recorder.Event(j, events.Normal, "Suspended", "Job suspended")
+		}
+		return
+	}
+	if ensureCondition(j, ConditionSuspended, "False", ReasonJobResumed, "Job resumed", now) {
+		j.Status.StartTime = metav1.NewTime(now)
+		if c.recorder != nil {
+			c.recorder.Event(j, events.Normal, "Resumed", "Job resumed")
+		}
+	}
+}
+
+// manage creates or deletes pods so that WantActive run; it returns the change in active
+// pods (created, or minus the deleted).
 func (c *Controller) manage(ctx context.Context, key string, j *batchv1.Job, s podSet, now time.Time) (int, error) {
 	want := WantActive(j.GetSpec(), s.succeeded, len(s.active))
 	diff := want - len(s.active)
 	if diff < 0 {
 		extra := append([]*corev1.Pod(nil), s.active...)
 		deletionOrder(extra)
-		return 0, c.deletePods(ctx, key, j, extra[:-diff])
+		deleted, err := c.deletePods(ctx, key, j, extra[:-diff])
+		return -deleted, err
 	}
 	if diff == 0 {
 		return 0, nil
@@ -359,28 +387,57 @@ func (c *Controller) createPod(ctx context.Context, j *batchv1.Job) error {
 
 // deletePods deletes pods of the job (at once: a job's leftover pods have nothing to
 // finish).
-func (c *Controller) deletePods(ctx context.Context, key string, j *batchv1.Job, pods []*corev1.Pod) error {
+// It returns how many are gone.
+func (c *Controller) deletePods(ctx context.Context, key string, j *batchv1.Job, pods []*corev1.Pod) (int, error) {
 	if len(pods) == 0 {
-		return nil
+		return 0, nil
 	}
 	c.expect.expect(key, 0, len(pods))
 	var first error
+	deleted := 0
 	for _, p := range pods {
 		uid := p.GetMetadata().GetUid()
 		err := c.client.Pods(p.GetMetadata().GetNamespace()).Delete(ctx, p.GetMetadata().GetName(),
 			&metav1.DeleteOptions{Preconditions: &metav1.Preconditions{Uid: &uid}})
 		if err != nil {
 			c.expect.observe(key, 0, 1)
-			if !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) && first == nil {
+			if apierrors.IsNotFound(err) || apierrors.IsConflict(err) {
+				deleted++
+			} else if first == nil {
 				first = err
 			}
 			continue
 		}
+		deleted++
 		if c.recorder != nil {
 			c.recorder.Eventf(j, events.Normal, "SuccessfulDelete", "Deleted pod: %s", p.GetMetadata().GetName())
 		}
 	}
-	return first
+	return deleted, first
+}
+
+// ensureCondition is upstream's ensureJobConditionStatus: it sets the condition typ to
+// status, reason and msg, and reports whether that changed anything. A False condition
+// that does not exist yet is not added (a job never suspended is not "resumed").
+func ensureCondition(j *batchv1.Job, typ, status, reason, msg string, now time.Time) bool {
+	for _, c := range j.Status.Conditions {
+		if c.GetType() == typ {
+			if c.GetStatus() == status && c.GetReason() == reason && c.GetMessage() == msg {
+				return false
+			}
+			c.Status, c.Reason, c.Message = status, reason, msg
+			c.LastProbeTime, c.LastTransitionTime = metav1.NewTime(now), metav1.NewTime(now)
+			return true
+		}
+	}
+	if status == "False" {
+		return false
+	}
+	j.Status.Conditions = append(j.Status.Conditions, &batchv1.JobCondition{
+		Type: typ, Status: status, Reason: reason, Message: msg,
+		LastProbeTime: metav1.NewTime(now), LastTransitionTime: metav1.NewTime(now),
+	})
+	return true
 }
 
 func setCondition(j *batchv1.Job, typ, reason, msg string, now time.Time) {
@@ -400,10 +457,10 @@ func setCondition(j *batchv1.Job, typ, reason, msg string, now time.Time) {
 }
 
 // updateStatus writes j's status with the counts of s (created pods count as active, as
-// upstream) when it differs from what is stored.
-func (c *Controller) updateStatus(ctx context.Context, cached, j *batchv1.Job, s podSet, created int) error {
+// upstream, and deleted ones no longer do) when it differs from what is stored.
+func (c *Controller) updateStatus(ctx context.Context, cached, j *batchv1.Job, s podSet, delta int) error {
 	st := j.Status
-	st.Active = int32(len(s.active) + created)
+	st.Active = int32(max(len(s.active)+delta, 0))
 	st.Succeeded = int32(s.succeeded)
 	st.Failed = int32(s.failed)
 	ready := int32(s.ready)

@@ -16,12 +16,15 @@ const (
 
 // Condition types and reasons, as upstream.
 const (
-	ConditionComplete = "Complete"
-	ConditionFailed   = "Failed"
+	ConditionComplete  = "Complete"
+	ConditionFailed    = "Failed"
+	ConditionSuspended = "Suspended"
 
 	ReasonBackoffLimitExceeded = "BackoffLimitExceeded"
 	ReasonDeadlineExceeded     = "DeadlineExceeded"
 	ReasonCompletionsReached   = "CompletionsReached"
+	ReasonJobSuspended         = "JobSuspended"
+	ReasonJobResumed           = "JobResumed"
 )
 
 // podSet is a job's pods sorted by what they are doing.
