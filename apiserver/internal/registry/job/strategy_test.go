@@ -107,6 +107,10 @@ func TestValidate(t *testing.T) {
 		{"negative backoffLimit", func(j *batchv1.Job) { j.Spec.BackoffLimit = i32(-1) }, field.ErrorTypeInvalid, "spec.backoffLimit"},
 		{"negative ttlSecondsAfterFinished", func(j *batchv1.Job) { j.Spec.TtlSecondsAfterFinished = i32(-1) }, field.ErrorTypeInvalid, "spec.ttlSecondsAfterFinished"},
 		{"completion mode", func(j *batchv1.Job) { m := "Sometimes"; j.Spec.CompletionMode = &m }, field.ErrorTypeNotSupported, "spec.completionMode"},
+		{"indexed without completions", func(j *batchv1.Job) {
+			m := "Indexed"
+			j.Spec.CompletionMode, j.Spec.Parallelism = &m, i32(2)
+		}, field.ErrorTypeRequired, "spec.completions"},
 		{"conflicting label", func(j *batchv1.Job) {
 			j.Spec.Template.Metadata = &metav1.ObjectMeta{Labels: map[string]string{"controller-uid": "other"}}
 		}, field.ErrorTypeInvalid, "spec.template.metadata.labels[controller-uid]"},
@@ -122,6 +126,17 @@ func TestValidate(t *testing.T) {
 		})
 	}
 	j := created(newJob())
+	m := "Indexed"
+	j.Spec.CompletionMode, j.Spec.Completions = &m, nil
+	if errs := Strategy.Validate(j); len(errs) != 1 || errs[0].Error() != "spec.completions: Required value: when completion mode is Indexed" {
+		t.Errorf("Indexed without completions: %v", errs)
+	}
+	j = created(newJob())
+	j.Spec.TtlSecondsAfterFinished = i32(-1)
+	if errs := Strategy.Validate(j); len(errs) != 1 || errs[0].Error() != "spec.ttlSecondsAfterFinished: Invalid value: -1: must be greater than or equal to 0" {
+		t.Errorf("negative ttl: %v", errs)
+	}
+	j = created(newJob())
 	j.Spec.Template.Spec.RestartPolicy = "Always"
 	errs := Strategy.Validate(j)
 	if len(errs) != 1 || errs[0].Error() != `spec.template.spec.restartPolicy: Required value: valid values: "OnFailure", "Never"` {
@@ -150,6 +165,7 @@ func TestUpdate(t *testing.T) {
 			func(j *batchv1.Job) { j.Spec.Template.Spec.NodeSelector = map[string]string{"disk": "ssd"} }, field.ErrorTypeInvalid, "spec.template"},
 		{"elastic indexed", func(j *batchv1.Job) { m := "Indexed"; j.Spec.CompletionMode = &m },
 			func(j *batchv1.Job) { j.Spec.Completions, j.Spec.Parallelism = i32(5), i32(5) }, "", ""},
+		{"completion mode", nil, func(j *batchv1.Job) { m := "Indexed"; j.Spec.CompletionMode = &m }, field.ErrorTypeInvalid, "spec.completionMode"},
 		{"indexed out of tandem", func(j *batchv1.Job) { m := "Indexed"; j.Spec.CompletionMode = &m },
 			func(j *batchv1.Job) { j.Spec.Completions = i32(5) }, field.ErrorTypeInvalid, "spec.completions"},
 	}

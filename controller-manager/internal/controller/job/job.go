@@ -207,6 +207,14 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	}
 	now := c.now()
 	s := classify(pods, c.firstSeen)
+	var done Intervals
+	if isIndexed(j) {
+		// An Indexed job counts its done indexes, not its succeeded pods: a rerun of an
+		// index (a duplicate pod) does not complete another one.
+		done = succeededIndexes(j, pods)
+		s.succeeded = done.Total()
+		j.Status.CompletedIndexes = done.String()
+	}
 
 	if finished(j) != nil {
 		// Finished: stop what still runs; the counts stay as they were when it finished.
@@ -268,7 +276,7 @@ func (c *Controller) sync(ctx context.Context, key string) error {
 	delta := 0
 	var manageErr error
 	if c.expect.satisfied(key) {
-		delta, manageErr = c.manage(ctx, key, j, s, now)
+		delta, manageErr = c.manage(ctx, key, j, s, done, now)
 		// As upstream, the Suspended condition follows only a sync that managed the
 		// pods, from a cache that has caught up with the controller's own writes.
 		c.syncSuspended(j, now)
@@ -300,18 +308,39 @@ func (c *Controller) syncSuspended(j *batchv1.Job, now time.Time) {
 }
 
 // manage creates or deletes pods so that WantActive run; it returns the change in active
-// pods (created, or minus the deleted).
-func (c *Controller) manage(ctx context.Context, key string, j *batchv1.Job, s podSet, now time.Time) (int, error) {
-	want := WantActive(j.GetSpec(), s.succeeded, len(s.active))
-	diff := want - len(s.active)
+// pods (created, or minus the deleted). An Indexed job (done holds its completed
+// indexes) runs one pod per index not done: other pods go first, then the lowest
+// pending indexes get one.
+func (c *Controller) manage(ctx context.Context, key string, j *batchv1.Job, s podSet, done Intervals, now time.Time) (int, error) {
+	active := s.active
+	completions := int(j.GetSpec().GetCompletions())
+	if isIndexed(j) {
+		var extra []*corev1.Pod
+		if active, extra = splitByIndex(s.active, done, completions); len(extra) > 0 {
+			deleted, err := c.deletePods(ctx, key, j, extra)
+			return -deleted, err
+		}
+	}
+	want := WantActive(j.GetSpec(), s.succeeded, len(active))
+	diff := want - len(active)
 	if diff < 0 {
-		extra := append([]*corev1.Pod(nil), s.active...)
+		extra := append([]*corev1.Pod(nil), active...)
 		deletionOrder(extra)
 		deleted, err := c.deletePods(ctx, key, j, extra[:-diff])
 		return -deleted, err
 	}
 	if diff == 0 {
 		return 0, nil
+	}
+	indexes := make([]int, diff)
+	for i := range indexes {
+		indexes[i] = -1
+	}
+	if isIndexed(j) {
+		if indexes = pendingIndexes(done, active, diff, completions); len(indexes) == 0 {
+			return 0, nil
+		}
+		diff = len(indexes)
 	}
 	if s.failuresSinceSuccess > 0 {
 		wait := Backoff(s.failuresSinceSuccess, c.Backoff, c.MaxBackoff)
@@ -329,13 +358,14 @@ func (c *Controller) manage(ctx context.Context, key string, j *batchv1.Job, s p
 		n := min(batch, diff)
 		errs := make(chan error, n)
 		var wg sync.WaitGroup
-		for i := 0; i < n; i++ {
+		for _, index := range indexes[:n] {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				errs <- c.createPod(ctx, j)
+				errs <- c.createPod(ctx, j, index)
 			}()
 		}
+		indexes = indexes[n:]
 		wg.Wait()
 		close(errs)
 		var first error
@@ -358,7 +388,9 @@ func (c *Controller) manage(ctx context.Context, key string, j *batchv1.Job, s p
 	return created, nil
 }
 
-func (c *Controller) createPod(ctx context.Context, j *batchv1.Job) error {
+// createPod creates a pod from the job's template; index is its completion index, or -1
+// for a NonIndexed job.
+func (c *Controller) createPod(ctx context.Context, j *batchv1.Job, index int) error {
 	tmpl := j.GetSpec().GetTemplate()
 	md := j.GetMetadata()
 	pod := &corev1.Pod{
@@ -371,6 +403,9 @@ func (c *Controller) createPod(ctx context.Context, j *batchv1.Job) error {
 			OwnerReferences: []*metav1.OwnerReference{controllerref.New(j, "batch/v1", "Job")},
 		},
 		Spec: proto.Clone(tmpl.GetSpec()).(*corev1.PodSpec),
+	}
+	if index >= 0 {
+		indexedPod(pod, md.GetName(), index)
 	}
 	out, err := c.client.Pods(md.GetNamespace()).Create(ctx, pod)
 	if err != nil {

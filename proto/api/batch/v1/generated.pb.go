@@ -236,8 +236,11 @@ type JobStatus struct {
 	Succeeded      int32                  `protobuf:"varint,5,opt,name=succeeded,proto3" json:"succeeded,omitempty"`
 	Failed         int32                  `protobuf:"varint,6,opt,name=failed,proto3" json:"failed,omitempty"`
 	Ready          *int32                 `protobuf:"varint,7,opt,name=ready,proto3,oneof" json:"ready,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// Indexed jobs: the succeeded indexes in text form, intervals of consecutive indexes
+	// joined by commas ("1,3-5,7")
+	CompletedIndexes string `protobuf:"bytes,8,opt,name=completed_indexes,json=completedIndexes,proto3" json:"completed_indexes,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
 }
 
 func (x *JobStatus) Reset() {
@@ -317,6 +320,13 @@ func (x *JobStatus) GetReady() int32 {
 		return *x.Ready
 	}
 	return 0
+}
+
+func (x *JobStatus) GetCompletedIndexes() string {
+	if x != nil {
+		return x.CompletedIndexes
+	}
+	return ""
 }
 
 type Job struct {
@@ -411,7 +421,7 @@ const file_api_batch_v1_generated_proto_rawDesc = "" +
 	"\x0flast_probe_time\x18\x03 \x01(\v2\x13.kube5.meta.v1.TimeR\rlastProbeTime\x12E\n" +
 	"\x14last_transition_time\x18\x04 \x01(\v2\x13.kube5.meta.v1.TimeR\x12lastTransitionTime\x12\x16\n" +
 	"\x06reason\x18\x05 \x01(\tR\x06reason\x12\x18\n" +
-	"\amessage\x18\x06 \x01(\tR\amessage\"\xae\x02\n" +
+	"\amessage\x18\x06 \x01(\tR\amessage\"\xdb\x02\n" +
 	"\tJobStatus\x12<\n" +
 	"\n" +
 	"conditions\x18\x01 \x03(\v2\x1c.kube5.batch.v1.JobConditionR\n" +
@@ -422,7 +432,8 @@ const file_api_batch_v1_generated_proto_rawDesc = "" +
 	"\x06active\x18\x04 \x01(\x05R\x06active\x12\x1c\n" +
 	"\tsucceeded\x18\x05 \x01(\x05R\tsucceeded\x12\x16\n" +
 	"\x06failed\x18\x06 \x01(\x05R\x06failed\x12\x19\n" +
-	"\x05ready\x18\a \x01(\x05H\x00R\x05ready\x88\x01\x01B\b\n" +
+	"\x05ready\x18\a \x01(\x05H\x00R\x05ready\x88\x01\x01\x12+\n" +
+	"\x11completed_indexes\x18\b \x01(\tR\x10completedIndexesB\b\n" +
 	"\x06_ready\"\x9c\x01\n" +
 	"\x03Job\x125\n" +
 	"\bmetadata\x18\x01 \x01(\v2\x19.kube5.meta.v1.ObjectMetaR\bmetadata\x12+\n" +
