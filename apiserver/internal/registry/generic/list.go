@@ -81,9 +81,11 @@ func (s *Store) List(ctx context.Context, namespace string, opts *rpcv1.ListOpti
 
 // Cached reads one object from the watch cache as it is now, falling back to etcd when
 // the cache has not seen it (yet): a namespace created a moment ago must be usable at
-// once. The object is shared: read only.
+// once. It waits for the cache to hold this apiserver's own latest write to the store,
+// so a namespace deleted here a moment ago is seen as terminating. The object is
+// shared: read only.
 func (s *Store) Cached(ctx context.Context, namespace, name string) (scheme.Object, error) {
-	e, err := s.Cache.Get(ctx, s.Key(namespace, name), "0")
+	e, err := s.Cache.Get(ctx, s.Key(namespace, name), strconv.FormatInt(s.lastWrite.Load(), 10))
 	if err == nil {
 		return e.Object, nil
 	}

@@ -9,6 +9,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -41,6 +42,25 @@ type Store struct {
 	gr    apierrors.GroupResource
 	gk    apierrors.GroupKind
 	now   func() time.Time
+
+	// lastWrite is the resourceVersion of this apiserver's latest write through the
+	// store: Cached waits for the watch cache to reach it, so a read that follows a
+	// write here sees it (a create right after its namespace's delete is refused).
+	lastWrite atomic.Int64
+}
+
+// noteWrite records the resourceVersion of a successful write.
+func (s *Store) noteWrite(obj scheme.Object) {
+	rv, err := storage.ParseResourceVersion(obj.GetMetadata().GetResourceVersion())
+	if err != nil {
+		return
+	}
+	for {
+		cur := s.lastWrite.Load()
+		if rv <= cur || s.lastWrite.CompareAndSwap(cur, rv) {
+			return
+		}
+	}
 }
 
 // NewStore builds the store of r.
@@ -132,6 +152,7 @@ func (s *Store) Create(ctx context.Context, namespace string, obj scheme.Object,
 	for attempt := 0; ; attempt++ {
 		err := s.Storage.Create(ctx, s.Key(meta.Namespace, meta.Name), obj)
 		if err == nil {
+			s.noteWrite(obj)
 			return obj, nil
 		}
 		// A generated name that collides gets another suffix, as upstream's client-side
@@ -234,6 +255,7 @@ func (s *Store) Update(ctx context.Context, namespace, name, subresource string,
 	if commit != nil {
 		commit()
 	}
+	s.noteWrite(out)
 	// The last finalizer removed from an object being deleted: the object goes now.
 	m := out.GetMetadata()
 	if m.GetDeletionTimestamp() != nil && len(m.GetFinalizers()) == 0 && m.GetDeletionGracePeriodSeconds() == 0 && !s.held(out) {
@@ -379,6 +401,7 @@ func (s *Store) Delete(ctx context.Context, namespace, name string, opts *metav1
 	if err != nil {
 		return nil, false, err
 	}
+	s.noteWrite(result)
 	return result, gone, nil
 }
 
