@@ -650,5 +650,24 @@ func describeJob(ctx context.Context, cs *client.Clientset, w writer, job map[st
 	}
 	w.line(0, "Pods Statuses:\t%d Active (%d Ready) / %d Succeeded / %d Failed",
 		u.Int(job, "status", "active"), u.Int(job, "status", "ready"), u.Int(job, "status", "succeeded"), u.Int(job, "status", "failed"))
+	if u.String(job, "spec", "completionMode") == "Indexed" {
+		w.line(0, "Completed Indexes:\t%s", capIndexesListOrNone(u.String(job, "status", "completedIndexes"), 50))
+	}
 	w.podTemplate(u.Map(job, "spec", "template"))
+}
+
+// capIndexesListOrNone is upstream's: the list cut after the first comma past softLimit
+// characters, with "..." to say so; <none> when empty.
+func capIndexesListOrNone(indexes string, softLimit int) string {
+	if indexes == "" {
+		return "<none>"
+	}
+	ix := softLimit
+	for ix < len(indexes) && indexes[ix] != ',' {
+		ix++
+	}
+	if ix >= len(indexes) {
+		return indexes
+	}
+	return indexes[:ix+1] + "..."
 }
