@@ -27,6 +27,10 @@ type fakeKubelet struct {
 }
 
 func (k *fakeKubelet) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if strings.HasPrefix(r.URL.Path, "/portForward/") {
+		k.portForward(w, r) // portforward_test.go
+		return
+	}
 	path := strings.Split(strings.Trim(r.URL.Path, "/"), "/")
 	if len(path) != 4 {
 		http.NotFound(w, r)

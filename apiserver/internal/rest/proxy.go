@@ -14,6 +14,7 @@ import (
 
 	corev1 "kube5/proto/api/core/v1"
 	"kube5/proto/apierrors"
+	"kube5/proto/portforward"
 	"kube5/proto/remotecommand"
 )
 
@@ -92,9 +93,44 @@ func (h *Handler) podExec(w http.ResponseWriter, r *http.Request, ri requestInfo
 	}
 	target.Path = fmt.Sprintf("/exec/%s/%s/%s", ri.Namespace, ri.Name, container)
 	target.RawQuery = req.Query(nil).Encode()
+	proxyUpgrade(w, r, pod, target, func(code int, body string) error {
+		return kubeletRefused(pod, container, code, body, true)
+	})
+	return nil
+}
+
+// podPortForward serves pods/{name}/portforward?ports=N (GET or POST, as upstream) by
+// proxying the upgraded connection to the kubelet's /portForward/{ns}/{pod}: one
+// forwarded TCP connection per request (kube5/proto/portforward), bytes unchanged.
+func (h *Handler) podPortForward(w http.ResponseWriter, r *http.Request, ri requestInfo) error {
+	port, err := portforward.ParsePort(r.URL.Query())
+	if err != nil {
+		return apierrors.NewBadRequest(err.Error())
+	}
+	if !portforward.IsUpgrade(r) {
+		return apierrors.NewBadRequest("Upgrade request required: pods/portforward streams over 'Connection: Upgrade' with 'Upgrade: " + portforward.Protocol + "'")
+	}
+	pod, target, err := h.podKubelet(r, ri)
+	if err != nil {
+		return err
+	}
+	target.Path = fmt.Sprintf("/portForward/%s/%s", ri.Namespace, ri.Name)
+	target.RawQuery = url.Values{"ports": {strconv.Itoa(int(port))}}.Encode()
+	proxyUpgrade(w, r, pod, target, func(_ int, body string) error {
+		// The kubelet's words name the pod, the port and the cause (not running,
+		// connection refused): pass them on as they are.
+		return apierrors.NewBadRequest(strings.TrimSpace(body))
+	})
+	return nil
+}
+
+// proxyUpgrade proxies an upgrade request to the kubelet at target: after the kubelet's
+// 101 the bytes flow unchanged both ways, so the apiserver never parses frames. A
+// refusal before the upgrade becomes the Status refused returns.
+func proxyUpgrade(w http.ResponseWriter, r *http.Request, pod *corev1.Pod, target *url.URL, refused func(code int, body string) error) {
 	rp := &httputil.ReverseProxy{
 		Rewrite: func(pr *httputil.ProxyRequest) {
-			// The kubelet serves exec on POST only; the Upgrade headers are put back by
+			// The kubelet serves streams on POST only; the Upgrade headers are put back by
 			// ReverseProxy after Rewrite.
 			pr.Out.Method = http.MethodPost
 			pr.Out.URL = target
@@ -106,7 +142,7 @@ func (h *Handler) podExec(w http.ResponseWriter, r *http.Request, ri requestInfo
 				return nil
 			}
 			b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-			return kubeletRefused(pod, container, resp.StatusCode, string(b), true)
+			return refused(resp.StatusCode, string(b))
 		},
 		ErrorHandler: func(w http.ResponseWriter, _ *http.Request, err error) {
 			var se *apierrors.StatusError
@@ -120,7 +156,6 @@ func (h *Handler) podExec(w http.ResponseWriter, r *http.Request, ri requestInfo
 		ErrorLog: log.New(io.Discard, "", 0),
 	}
 	rp.ServeHTTP(w, r)
-	return nil
 }
 
 // kubeletRefused turns a kubelet's refusal (plain text) into the Status upstream's

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"strconv"
 	"strings"
 	"time"
@@ -235,6 +236,10 @@ type Runtime interface {
 	Exec(ctx context.Context, id string, opts ExecOptions) (exitCode int, err error)
 	Logs(ctx context.Context, id string, opts LogOptions, stdout, stderr io.Writer) error
 	Stats(ctx context.Context, id string) (*Stats, error)
+	// PortForward connects to port on the pod's localhost: 127.0.0.1 inside the network
+	// namespace of the sandbox (the host's for a host-network pod), so apps bound to
+	// loopback are reached too, as upstream.
+	PortForward(ctx context.Context, sandboxID string, port int32) (net.Conn, error)
 }
 
 // ErrImageNotFound says an image is not on the node.

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/netip"
 	"sort"
 	"strings"
@@ -31,6 +32,7 @@ type Runtime struct {
 	// ignoreTerm: images whose containers ignore SIGTERM (StopContainer waits the grace).
 	ignoreTerm map[string]bool
 	execResult func(c *runtime.Container, cmd []string) int
+	dialPort   func(sandbox *runtime.Container, port int32) (net.Conn, error)
 	pullErr    error
 	// calls records the mutating calls in order ("start web", "stop POD", ...) for tests.
 	calls []string
@@ -70,6 +72,13 @@ func (r *Runtime) SetExecResult(f func(c *runtime.Container, cmd []string) int) 
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.execResult = f
+}
+
+// SetPortForward decides what PortForward connects to (default: nothing listens).
+func (r *Runtime) SetPortForward(f func(sandbox *runtime.Container, port int32) (net.Conn, error)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.dialPort = f
 }
 
 // SetPullError makes PullImage fail with err (nil: pulls add the image).
@@ -349,4 +358,26 @@ func (r *Runtime) Logs(_ context.Context, id string, _ runtime.LogOptions, stdou
 // Stats reports zero usage.
 func (r *Runtime) Stats(context.Context, string) (*runtime.Stats, error) {
 	return &runtime.Stats{Time: r.now()}, nil
+}
+
+// PortForward calls SetPortForward's function for a running sandbox; without one,
+// nothing listens in a fake pod.
+func (r *Runtime) PortForward(_ context.Context, sandboxID string, port int32) (net.Conn, error) {
+	r.mu.Lock()
+	c, ok := r.containers[sandboxID]
+	f := r.dialPort
+	var cp *runtime.Container
+	if ok {
+		cp = r.copyOf(c)
+	}
+	r.mu.Unlock()
+	switch {
+	case !ok:
+		return nil, runtime.ErrNotFound
+	case cp.State != runtime.StateRunning:
+		return nil, fmt.Errorf("the pod's sandbox is not running")
+	case f == nil:
+		return nil, fmt.Errorf("dial tcp4 127.0.0.1:%d: connect: connection refused (the fake runtime runs nothing)", port)
+	}
+	return f(cp, port)
 }
