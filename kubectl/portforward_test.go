@@ -255,4 +255,15 @@ func TestPortForward(t *testing.T) {
 	wantEqual(t, "missing pod", e.fails("port-forward", "nope", "80"), "Error from server (NotFound): pods \"nope\" not found\n")
 	wantEqual(t, "svc port", e.fails("port-forward", "svc/web", "9999"), "error: Service web does not have a service port 9999\n")
 	wantEqual(t, "named port", e.fails("port-forward", "web-1", "8080:http"), "error: Pod 'web-1' does not have a named port 'http'\n")
+
+	// A local port already taken: upstream's two lines, and no forwarding.
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	_, bp, _ := net.SplitHostPort(busy.Addr().String())
+	wantEqual(t, "busy port", e.fails("port-forward", "web-1", bp+":80"),
+		"Unable to listen on port "+bp+": Listeners failed to create with the following errors: [unable to create listener: Error listen tcp 127.0.0.1:"+bp+": bind: address already in use]\n"+
+			"error: unable to listen on any of the requested ports: [{"+bp+" 80}]\n")
 }
