@@ -641,12 +641,24 @@ func describeJob(ctx context.Context, cs *client.Clientset, w writer, job map[st
 	if v := u.String(job, "spec", "completionMode"); v != "" {
 		w.line(0, "Completion Mode:\t%s", v)
 	}
+	if v, ok := u.Nested(job, "spec", "suspend"); ok {
+		w.line(0, "Suspend:\t%v", v)
+	}
+	if v, ok := u.Nested(job, "spec", "backoffLimit"); ok {
+		w.line(0, "Backoff Limit:\t%d", u.ToInt(v))
+	}
+	if v, ok := u.Nested(job, "spec", "ttlSecondsAfterFinished"); ok {
+		w.line(0, "TTL Seconds After Finished:\t%d", u.ToInt(v))
+	}
 	if st := u.Time(job, "status", "startTime"); !st.IsZero() {
 		w.line(0, "Start Time:\t%s", timestamp(st))
 	}
 	if ct := u.Time(job, "status", "completionTime"); !ct.IsZero() {
 		w.line(0, "Completed At:\t%s", timestamp(ct))
 		w.line(0, "Duration:\t%s", printers.HumanDuration(ct.Sub(u.Time(job, "status", "startTime"))))
+	}
+	if v, ok := u.Nested(job, "spec", "activeDeadlineSeconds"); ok {
+		w.line(0, "Active Deadline Seconds:\t%ds", u.ToInt(v))
 	}
 	w.line(0, "Pods Statuses:\t%d Active (%d Ready) / %d Succeeded / %d Failed",
 		u.Int(job, "status", "active"), u.Int(job, "status", "ready"), u.Int(job, "status", "succeeded"), u.Int(job, "status", "failed"))
