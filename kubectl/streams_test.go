@@ -24,6 +24,8 @@ import (
 type fakeKubelet struct {
 	mu      sync.Mutex
 	queries []string
+	// attached is called with the pod's name when an attach session ends (attach_test.go).
+	attached func(pod string)
 }
 
 func (k *fakeKubelet) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -55,6 +57,8 @@ func (k *fakeKubelet) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	case "exec":
 		k.exec(w, r)
+	case "attach":
+		k.attach(w, r, pod, ctr) // attach_test.go
 	default:
 		http.NotFound(w, r)
 	}

@@ -59,6 +59,7 @@ func NewCommand(s connection.Streams) *cobra.Command {
 		describe.NewCommand(f, s),
 		logs.NewLogsCommand(f, s),
 		logs.NewExecCommand(f, s),
+		logs.NewAttachCommand(f, s),
 		logs.NewPortForwardCommand(f, s),
 		apply.NewCommand(f, s),
 		label.NewLabelCommand(f, s),

@@ -9,7 +9,9 @@
 //	Upgrade: kube5-exec.v1
 //
 // (or, through the apiserver, POST/GET /api/v1/namespaces/{ns}/pods/{name}/exec?container=...
-// with the same query) and the kubelet answers "101 Switching Protocols"
+// with the same query; attach, to the container's main process, is the same without
+// command: POST /attach/{namespace}/{pod}/{container}, pods/{name}/attach) and the
+// kubelet answers "101 Switching Protocols"
 // (Upgrade: kube5-exec.v1). From then on both directions carry frames: one byte of
 // channel, four bytes of big-endian payload length, the payload:
 //

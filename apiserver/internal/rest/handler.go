@@ -55,7 +55,7 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return w.ResponseWriter.Write(b)
 }
 
-// Hijack lets pods/exec and pods/portforward hand the client's connection to the kubelet's stream after a
+// Hijack lets pods/exec, pods/attach and pods/portforward hand the client's connection to the kubelet's stream after a
 // 101 (httputil.ReverseProxy hijacks the writer it is given).
 func (w *statusWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	hj, ok := w.ResponseWriter.(http.Hijacker)
@@ -148,6 +148,11 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, ri requestInfo) er
 			return notFoundSub(ri)
 		}
 		return h.podExec(w, r, ri)
+	case "attach":
+		if ri.Resource != "pods" || ri.Group != "" {
+			return notFoundSub(ri)
+		}
+		return h.podAttach(w, r, ri)
 	case "portforward":
 		if ri.Resource != "pods" || ri.Group != "" {
 			return notFoundSub(ri)
@@ -168,9 +173,6 @@ func (h *Handler) get(w http.ResponseWriter, r *http.Request, ri requestInfo) er
 }
 
 func notFoundSub(ri requestInfo) error {
-	if ri.Subresource == "attach" {
-		return apierrors.NewServiceUnavailable(fmt.Sprintf("pods/%s is not served by kube5 (the kubelet streams exec, port-forward and logs only)", ri.Subresource))
-	}
 	return apierrors.NewNotFoundMessage(fmt.Sprintf("the server could not find the requested resource (%s %s/%s)", ri.Verb, ri.Resource, ri.Subresource))
 }
 
@@ -262,8 +264,8 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, ri requestInfo)
 		return h.podExec(w, r, ri)
 	case ri.Subresource == "portforward" && ri.Resource == "pods" && ri.Group == "":
 		return h.podPortForward(w, r, ri)
-	case ri.Resource == "pods" && ri.Subresource == "attach":
-		return notFoundSub(ri) // says it is not served, rather than a 405
+	case ri.Subresource == "attach" && ri.Resource == "pods" && ri.Group == "":
+		return h.podAttach(w, r, ri)
 	case ri.Subresource != "" || ri.Name != "":
 		return apierrors.NewMethodNotSupported(apierrors.GroupResource{Group: ri.Group, Resource: ri.Resource}, "POST")
 	}

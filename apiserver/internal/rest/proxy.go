@@ -99,6 +99,39 @@ func (h *Handler) podExec(w http.ResponseWriter, r *http.Request, ri requestInfo
 	return nil
 }
 
+// podAttach serves pods/{name}/attach (GET or POST, as upstream) by proxying the upgraded
+// connection to the kubelet's /attach/{ns}/{pod}/{container}: the container's main
+// process stdio over the exec protocol, without a command.
+func (h *Handler) podAttach(w http.ResponseWriter, r *http.Request, ri requestInfo) error {
+	q := r.URL.Query()
+	req := remotecommand.ParseRequest(q)
+	req.Command = nil
+	if !req.Stdin && !req.Stdout && !req.Stderr {
+		return apierrors.NewBadRequest("you must specify at least one of stdin, stdout, stderr")
+	}
+	if !remotecommand.IsUpgrade(r) {
+		return apierrors.NewBadRequest("Upgrade request required: pods/attach streams over 'Connection: Upgrade' with 'Upgrade: " + remotecommand.Protocol + "'")
+	}
+	pod, target, err := h.podKubelet(r, ri)
+	if err != nil {
+		return err
+	}
+	container, err := pickContainer(pod, q.Get("container"))
+	if err != nil {
+		return err
+	}
+	target.Path = fmt.Sprintf("/attach/%s/%s/%s", ri.Namespace, ri.Name, container)
+	target.RawQuery = req.Query(nil).Encode()
+	proxyUpgrade(w, r, pod, target, func(code int, body string) error {
+		if code == http.StatusBadRequest && strings.Contains(body, "does not have stdin enabled") {
+			// The kubelet's words name the container and the fix.
+			return apierrors.NewBadRequest(strings.TrimSpace(body))
+		}
+		return kubeletRefused(pod, container, code, body, true)
+	})
+	return nil
+}
+
 // podPortForward serves pods/{name}/portforward?ports=N (GET or POST, as upstream) by
 // proxying the upgraded connection to the kubelet's /portForward/{ns}/{pod}: one
 // forwarded TCP connection per request (kube5/proto/portforward), bytes unchanged.

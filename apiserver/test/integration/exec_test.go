@@ -173,13 +173,4 @@ func TestPodExecProxiedToKubelet(t *testing.T) {
 	if resp.StatusCode != 400 || !strings.Contains(string(body), "Upgrade request required") {
 		t.Fatalf("GET without upgrade: %d %s", resp.StatusCode, body)
 	}
-	// attach is still not served, and says so.
-	resp, err = http.Post(ts.URL+"/api/v1/namespaces/default/pods/execpod/attach", "", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusServiceUnavailable {
-		t.Fatalf("attach: %d", resp.StatusCode)
-	}
 }

@@ -341,7 +341,7 @@ func (m *Manager) containerConfig(pod *corev1.Pod, c *corev1.Container, attempt 
 	cfg := runtime.ContainerConfig{
 		Pod:  runtime.PodRef{Name: md.GetName(), Namespace: md.GetNamespace(), UID: md.GetUid()},
 		Name: c.GetName(), Attempt: attempt, Hash: specHash(c), Image: c.GetImage(),
-		WorkingDir: c.GetWorkingDir(), Stdin: c.GetStdin(), TTY: c.GetTty(), GracePeriod: gracePeriod(pod),
+		WorkingDir: c.GetWorkingDir(), Stdin: c.GetStdin(), StdinOnce: c.GetStdinOnce(), TTY: c.GetTty(), GracePeriod: gracePeriod(pod),
 	}
 	// Upstream's semantics: command replaces the image's ENTRYPOINT (and drops its CMD),
 	// args replace CMD.

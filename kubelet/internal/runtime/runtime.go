@@ -164,10 +164,13 @@ type ContainerConfig struct {
 	CPUQuota    int64
 	CPUPeriod   int64
 	MemoryLimit int64
-	Stdin, TTY  bool
-	Privileged  bool
-	User        string
-	GracePeriod int64
+	// Stdin, StdinOnce and TTY are the spec's stdin, stdinOnce and tty: the main process
+	// gets a stdin that `kubectl attach -i` writes to (closed after the first attach ends
+	// with StdinOnce) and a terminal.
+	Stdin, StdinOnce, TTY bool
+	Privileged            bool
+	User                  string
+	GracePeriod           int64
 }
 
 // LogOptions select what Logs returns.
@@ -182,6 +185,17 @@ type LogOptions struct {
 // stderr goes to stdout.
 type ExecOptions struct {
 	Cmd            []string
+	Stdin          io.Reader
+	Stdout, Stderr io.Writer
+	TTY            bool
+	// Resize delivers terminal sizes (TTY only); may be nil.
+	Resize <-chan TermSize
+}
+
+// AttachOptions are the streams of an attach to a container's main process. Stdin nil
+// means the process's stdin is left alone; Stdout and Stderr nil mean not wanted. TTY
+// must be the container's own setting (a TTY container has one merged output stream).
+type AttachOptions struct {
 	Stdin          io.Reader
 	Stdout, Stderr io.Writer
 	TTY            bool
@@ -234,6 +248,9 @@ type Runtime interface {
 	StopContainer(ctx context.Context, id string, grace time.Duration) error
 	RemoveContainer(ctx context.Context, id string) error
 	Exec(ctx context.Context, id string, opts ExecOptions) (exitCode int, err error)
+	// Attach connects to a running container's main process stdio until its output ends
+	// (the process exited) or ctx is cancelled.
+	Attach(ctx context.Context, id string, opts AttachOptions) error
 	Logs(ctx context.Context, id string, opts LogOptions, stdout, stderr io.Writer) error
 	Stats(ctx context.Context, id string) (*Stats, error)
 	// PortForward connects to port on the pod's localhost: 127.0.0.1 inside the network

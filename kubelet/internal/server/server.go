@@ -1,12 +1,13 @@
 // Package server is the kubelet's HTTP API: on --port (10250) the container logs, exec,
-// port-forward, the pods it runs, stats and metrics; on --read-only-port (10255) the
-// read-only subset (/pods, /stats/summary, /healthz, /metrics: never exec or
+// attach, port-forward, the pods it runs, stats and metrics; on --read-only-port (10255) the
+// read-only subset (/pods, /stats/summary, /healthz, /metrics: never exec, attach or
 // port-forward); on --healthz-port (10248) /healthz.
 //
 // Endpoints (upstream's paths):
 //
 //	GET /containerLogs/{namespace}/{pod}/{container}?follow=true&tailLines=N&previous=true&timestamps=true&sinceSeconds=N
 //	POST /exec/{namespace}/{pod}/{container}?command=...&stdin=1&stdout=1&stderr=1&tty=1 (protocol: kube5/proto/remotecommand)
+//	POST /attach/{namespace}/{pod}/{container}?stdin=1&stdout=1&stderr=1&tty=1 the main process's stdio (same protocol, no command)
 //	POST /portForward/{namespace}/{pod}?ports=N  one forwarded connection to the pod's localhost:N (protocol: kube5/proto/portforward)
 //	GET /pods            a v1 PodList of the pods this kubelet runs, with their statuses
 //	GET /stats/summary   node and per-pod, per-container cpu and memory
@@ -55,6 +56,7 @@ func (s *Server) Register(d *daemon.Server) {
 	s.RegisterReadOnly(d)
 	d.HandleFunc("/containerLogs/", s.logs)
 	d.HandleFunc("/exec/", s.exec)
+	d.HandleFunc("/attach/", s.attach)
 	d.HandleFunc("/portForward/", s.portForward)
 }
 

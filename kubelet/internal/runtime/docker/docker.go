@@ -344,6 +344,7 @@ func (r *Runtime) CreateContainer(ctx context.Context, sandbox *runtime.Containe
 		WorkingDir: cfg.WorkingDir,
 		Labels:     runtime.Labels(cfg.Pod, cfg.Name, cfg.Attempt, cfg.Hash, cfg.GracePeriod),
 		OpenStdin:  cfg.Stdin,
+		StdinOnce:  cfg.StdinOnce,
 		Tty:        cfg.TTY,
 		User:       cfg.User,
 	}

@@ -103,3 +103,50 @@ func (r *Runtime) Logs(ctx context.Context, id string, opts runtime.LogOptions, 
 	}
 	return err
 }
+
+// Attach connects to the main process's stdio (kubectl attach, kubectl run -i) through
+// Docker's attach API until the output ends, which is when the container exits. Closing
+// the given stdin half-closes the attach: Docker then closes the process's stdin when
+// the container was created with StdinOnce.
+func (r *Runtime) Attach(ctx context.Context, id string, opts runtime.AttachOptions) error {
+	att, err := r.c.ContainerAttach(ctx, id, container.AttachOptions{
+		Stream: true, Stdin: opts.Stdin != nil,
+		Stdout: opts.Stdout != nil, Stderr: opts.Stderr != nil && !opts.TTY,
+	})
+	if err != nil {
+		return err
+	}
+	defer att.Close()
+	// The client going away must unblock the copy below.
+	stop := context.AfterFunc(ctx, func() { att.Close() })
+	defer stop()
+	if opts.Stdin != nil {
+		go func() {
+			_, _ = io.Copy(att.Conn, opts.Stdin)
+			_ = att.CloseWrite()
+		}()
+	}
+	if opts.TTY && opts.Resize != nil {
+		go func() {
+			for sz := range opts.Resize {
+				_ = r.c.ContainerResize(ctx, id, container.ResizeOptions{Height: uint(sz.Height), Width: uint(sz.Width)})
+			}
+		}()
+	}
+	stdout, stderr := opts.Stdout, opts.Stderr
+	if stdout == nil {
+		stdout = io.Discard
+	}
+	if stderr == nil {
+		stderr = io.Discard
+	}
+	if opts.TTY {
+		_, err = io.Copy(stdout, att.Reader)
+	} else {
+		_, err = stdcopy.StdCopy(stdout, stderr, att.Reader)
+	}
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}

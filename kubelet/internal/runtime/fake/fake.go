@@ -343,6 +343,45 @@ func (r *Runtime) Exec(ctx context.Context, id string, opts runtime.ExecOptions)
 	}
 }
 
+// Attach plays a main process that copies its stdin to stdout: it writes a line naming
+// the container (and "tty" with one), then echoes stdin until it ends or ctx does.
+func (r *Runtime) Attach(ctx context.Context, id string, opts runtime.AttachOptions) error {
+	r.mu.Lock()
+	c, ok := r.containers[id]
+	var name string
+	var running bool
+	if ok {
+		name, running = c.ContainerName, c.State == runtime.StateRunning
+	}
+	r.mu.Unlock()
+	if !running {
+		return fmt.Errorf("container %s is not running", id)
+	}
+	out := opts.Stdout
+	if out == nil {
+		out = io.Discard
+	}
+	line := "attached to " + name
+	if opts.TTY {
+		line += " (tty)"
+	}
+	_, _ = io.WriteString(out, line+"\n")
+	if opts.Stdin == nil {
+		return nil
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := io.Copy(out, opts.Stdin)
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
 // Logs writes one line naming the container.
 func (r *Runtime) Logs(_ context.Context, id string, _ runtime.LogOptions, stdout, _ io.Writer) error {
 	r.mu.Lock()
