@@ -13,6 +13,7 @@ import (
 
 	"k8s.io/klog/v2"
 
+	coordinationv1 "kube5/proto/api/coordination/v1"
 	"kube5/proto/apiservertest"
 	"kube5/proto/client"
 )
@@ -106,6 +107,11 @@ func TestApiserverOutageIsReportedNotFlooded(t *testing.T) {
 		t.Fatal("the node did not register within 30s")
 	}
 
+	poll(t, 30*time.Second, "the node lease", func() bool {
+		_, err := api.Client.Leases(LeaseNamespace).Get(context.Background(), "outage")
+		return err == nil
+	})
+
 	api.Stop()
 	const attempts = 25
 	poll(t, 30*time.Second, "25 failed status updates and lease renewals", func() bool {
@@ -128,10 +134,13 @@ func TestApiserverOutageIsReportedNotFlooded(t *testing.T) {
 	poll(t, 30*time.Second, "the recovery line", func() bool {
 		return strings.Contains(logs.String(), "Reached the apiserver at "+api.URL)
 	})
-	before, err := api.Client.Leases(LeaseNamespace).Get(context.Background(), "outage")
-	if err != nil {
-		t.Fatal(err)
-	}
+	// The status loop may be back before the lease loop: wait for a read of the lease.
+	var before *coordinationv1.Lease
+	poll(t, 30*time.Second, "the lease readable after the outage", func() bool {
+		var err error
+		before, err = api.Client.Leases(LeaseNamespace).Get(context.Background(), "outage")
+		return err == nil
+	})
 	poll(t, 30*time.Second, "the lease renewed after the outage", func() bool {
 		l, err := api.Client.Leases(LeaseNamespace).Get(context.Background(), "outage")
 		return err == nil && l.GetMetadata().GetResourceVersion() != before.GetMetadata().GetResourceVersion()
