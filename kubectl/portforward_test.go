@@ -129,6 +129,12 @@ func (e *env) startPortForward(want int, args ...string) *forwarding {
 func (f *forwarding) stop(t *testing.T) int {
 	t.Helper()
 	_ = f.cmd.Process.Signal(syscall.SIGINT)
+	return f.wait(t)
+}
+
+// wait returns the exit code once kubectl ends (within 30s).
+func (f *forwarding) wait(t *testing.T) int {
+	t.Helper()
 	done := make(chan error, 1)
 	go func() { done <- f.cmd.Wait() }()
 	select {
@@ -141,7 +147,7 @@ func (f *forwarding) stop(t *testing.T) int {
 		}
 		return 0
 	case <-time.After(30 * time.Second):
-		t.Fatalf("kubectl port-forward did not end on Ctrl-C\nstdout:\n%s\nstderr:\n%s", f.out, f.err)
+		t.Fatalf("kubectl port-forward did not end within 30s\nstdout:\n%s\nstderr:\n%s", f.out, f.err)
 		return -1
 	}
 }
@@ -255,6 +261,13 @@ func TestPortForward(t *testing.T) {
 	wantEqual(t, "missing pod", e.fails("port-forward", "nope", "80"), "Error from server (NotFound): pods \"nope\" not found\n")
 	wantEqual(t, "svc port", e.fails("port-forward", "svc/web", "9999"), "error: Service web does not have a service port 9999\n")
 	wantEqual(t, "named port", e.fails("port-forward", "web-1", "8080:http"), "error: Pod 'web-1' does not have a named port 'http'\n")
+
+	// The pod deleted under a port-forward: upstream's "lost connection to pod", exit 1.
+	f = e.startPortForward(1, "web-2", ":80")
+	e.ok("delete", "pod", "web-2", "--grace-period=0", "--force")
+	if code := f.wait(t); code != 1 || f.err.String() != "error: lost connection to pod\n" {
+		t.Fatalf("pod deleted under port-forward: exit %d, stderr %q; want 1 and upstream's error", code, f.err)
+	}
 
 	// A local port already taken: upstream's two lines, and no forwarding.
 	busy, err := net.Listen("tcp", "127.0.0.1:0")

@@ -20,9 +20,51 @@ import (
 	"kube5/kubectl/internal/connection"
 	"kube5/kubectl/internal/resource"
 	u "kube5/kubectl/internal/unstructured"
+	"kube5/proto/apierrors"
 	"kube5/proto/client"
 	"kube5/proto/portforward"
 )
+
+// errLostPod is upstream's message when the pod goes away under a port-forward.
+var errLostPod = errors.New("lost connection to pod")
+
+// watchPodLost watches pod name (of uid) until it is deleted, replaced by another of the
+// same name, or stops running, and reports true; false when ctx ends first. A broken
+// watch (the apiserver restarting) is resumed, not taken for a lost pod.
+func watchPodLost(ctx context.Context, cs *client.Clientset, ns, name, uid string) bool {
+	backoff := 200 * time.Millisecond
+	for ctx.Err() == nil {
+		w, err := cs.Pods(ns).Watch(ctx, client.ListOptions{FieldSelector: "metadata.name=" + name})
+		if err != nil {
+			select {
+			case <-ctx.Done():
+				return false
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, 5*time.Second)
+			continue
+		}
+		for ev := range w.ResultChan() {
+			switch ev.Type {
+			case client.Deleted:
+				w.Stop()
+				return true
+			case client.Added, client.Modified:
+				p := ev.Object
+				if p.GetMetadata().GetUid() != uid || p.GetStatus().GetPhase() != "Running" {
+					w.Stop()
+					return true
+				}
+			}
+		}
+		// The synthetic ADDED of a re-watch says whether the pod is still there; a pod
+		// deleted meanwhile shows as missing from it.
+		if _, err := cs.Pods(ns).Get(ctx, name); err != nil && apierrors.IsNotFound(err) {
+			return true
+		}
+	}
+	return false
+}
 
 // forwardedPort is upstream's ForwardedPort, printed as {Local Remote} in its errors.
 type forwardedPort struct {
@@ -87,7 +129,23 @@ func NewPortForwardCommand(f *connection.Flags, s connection.Streams) *cobra.Com
 				out: &lockedWriter{w: s.Out}, errOut: &lockedWriter{w: s.ErrOut},
 				url: fmt.Sprintf("%s/api/v1/namespaces/%s/pods/%s/portforward", base, url.PathEscape(ns), url.PathEscape(u.Name(pod))),
 			}
-			return fw.run(ctx, ips, forwards)
+			// Upstream's port-forward ends when its connection to the pod drops; here
+			// every local connection has its own stream, so a watch on the pod says when
+			// the pod is gone, replaced or no longer running.
+			fctx, cancel := context.WithCancelCause(ctx)
+			defer cancel(nil)
+			go func() {
+				if watchPodLost(fctx, cs, ns, u.Name(pod), u.String(pod, "metadata", "uid")) {
+					cancel(errLostPod)
+				}
+			}()
+			if err := fw.run(fctx, ips, forwards); err != nil {
+				return err
+			}
+			if errors.Is(context.Cause(fctx), errLostPod) && ctx.Err() == nil {
+				return errLostPod
+			}
+			return nil
 		},
 	}
 	cmd.Flags().StringSliceVar(&addresses, "address", []string{"localhost"}, "Addresses to listen on (comma separated). Only accepts IP addresses or localhost as a value. localhost means 127.0.0.1.")
