@@ -68,6 +68,12 @@ type UpdateHook interface {
 	BeforeUpdate(ctx context.Context, obj, old scheme.Object) (commit, undo func(), err error)
 }
 
+// DeleteValidator refuses a delete before anything is written (the namespaces every
+// cluster needs, as upstream's NamespaceLifecycle admission).
+type DeleteValidator interface {
+	ValidateDelete(namespace, name string) error
+}
+
 // DeleteHook runs after the object is gone from storage (release of allocations).
 type DeleteHook interface {
 	AfterDelete(ctx context.Context, obj scheme.Object)

@@ -46,6 +46,16 @@ func TestNamespaces(t *testing.T) {
 	checkSystem()
 	do(t, ts, "GET", "/api/v1/namespaces/kube-system", nil).expect(t, http.StatusOK, "GET kube-system")
 
+	// The namespaces every cluster needs cannot be deleted (upstream's message); they stay.
+	for _, name := range []string{"default", "kube-system", "kube-public"} {
+		do(t, ts, "DELETE", "/api/v1/namespaces/"+name, nil).
+			expectStatus(t, http.StatusForbidden, "Forbidden", `namespaces "`+name+`" is forbidden: this namespace may not be deleted`)
+		if err := ts.Client.Namespaces().Delete(ctx, name, nil); !apierrors.IsForbidden(err) {
+			t.Fatalf("delete namespace %s over gRPC: want Forbidden, got %v", name, err)
+		}
+	}
+	checkSystem()
+
 	t.Run("missing namespace", func(t *testing.T) {
 		_, err := ts.Client.ConfigMaps("nope").Create(ctx, newConfigMap("nope", "cm", nil))
 		if !apierrors.IsNotFound(err) {

@@ -341,6 +341,11 @@ func (s *Store) Delete(ctx context.Context, namespace, name string, opts *metav1
 	if opts == nil { // a gRPC DeleteRequest without options
 		opts = &metav1.DeleteOptions{}
 	}
+	if v, ok := s.Strategy.(registry.DeleteValidator); ok {
+		if err := v.ValidateDelete(namespace, name); err != nil {
+			return nil, false, apierrors.NewForbidden(s.gr, name, err)
+		}
+	}
 	pre := &storage.Preconditions{}
 	if p := opts.GetPreconditions(); p != nil {
 		pre.UID = p.GetUid()

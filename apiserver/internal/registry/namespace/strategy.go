@@ -5,6 +5,8 @@
 package namespace
 
 import (
+	"errors"
+
 	"kube5/apiserver/internal/registry"
 	"kube5/apiserver/internal/validation"
 	corev1 "kube5/proto/api/core/v1"
@@ -28,10 +30,24 @@ type strategy struct{ registry.Base }
 var Strategy = strategy{registry.Base{Namespaced: false}}
 
 var (
-	_ registry.Strategy       = Strategy
-	_ registry.StatusStrategy = Strategy
-	_ registry.DeleteHolder   = Strategy
+	_ registry.Strategy        = Strategy
+	_ registry.StatusStrategy  = Strategy
+	_ registry.DeleteHolder    = Strategy
+	_ registry.DeleteValidator = Strategy
 )
+
+// immortal are the namespaces every cluster needs (the kubernetes service lives in
+// default, the control plane's objects in kube-system): upstream refuses to delete them.
+var immortal = map[string]bool{"default": true, "kube-system": true, "kube-public": true}
+
+// ValidateDelete refuses to delete default, kube-system and kube-public, with upstream's
+// message: namespaces "default" is forbidden: this namespace may not be deleted.
+func (strategy) ValidateDelete(_, name string) error {
+	if immortal[name] {
+		return errors.New("this namespace may not be deleted")
+	}
+	return nil
+}
 
 // Default labels the namespace with its name (so selectors can pick namespaces by name)
 // and sets an empty phase to Active.
