@@ -1,7 +1,6 @@
 package server
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 
@@ -58,29 +57,9 @@ func (s *Server) attach(w http.ResponseWriter, r *http.Request) {
 	}
 	opts := runtime.AttachOptions{TTY: req.TTY, Stdin: sess.Stdin, Stdout: sess.Stdout, Stderr: sess.Stderr}
 	// The client going away detaches (the container goes on).
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel, resize := sessionStreams(sess)
 	defer cancel()
-	go func() {
-		select {
-		case <-sess.Done:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	if sess.Resize != nil {
-		resize := make(chan runtime.TermSize, 4)
-		opts.Resize = resize
-		go func() {
-			defer close(resize)
-			for sz := range sess.Resize {
-				select {
-				case resize <- runtime.TermSize{Width: sz.Width, Height: sz.Height}:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}()
-	}
+	opts.Resize = resize
 	// An attach has no exit code of its own: the session ends when the process's output
 	// does (it exited) or the client leaves.
 	sess.Finish(0, s.RT.Attach(ctx, c.ID, opts))

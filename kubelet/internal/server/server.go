@@ -207,29 +207,9 @@ func (s *Server) exec(w http.ResponseWriter, r *http.Request) {
 	}
 	opts := runtime.ExecOptions{Cmd: req.Command, TTY: req.TTY, Stdin: sess.Stdin, Stdout: sess.Stdout, Stderr: sess.Stderr}
 	// The client going away cancels the command's streams.
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel, resize := sessionStreams(sess)
 	defer cancel()
-	go func() {
-		select {
-		case <-sess.Done:
-			cancel()
-		case <-ctx.Done():
-		}
-	}()
-	if sess.Resize != nil {
-		resize := make(chan runtime.TermSize, 4)
-		opts.Resize = resize
-		go func() {
-			defer close(resize)
-			for sz := range sess.Resize {
-				select {
-				case resize <- runtime.TermSize{Width: sz.Width, Height: sz.Height}:
-				case <-ctx.Done():
-					return
-				}
-			}
-		}()
-	}
+	opts.Resize = resize
 	code, err := s.RT.Exec(ctx, c.ID, opts)
 	sess.Finish(code, err)
 }
@@ -362,4 +342,33 @@ func (s *Server) summary(w http.ResponseWriter, r *http.Request) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(sum)
+}
+
+// sessionStreams gives an exec or attach session's context, cancelled when the client
+// goes away (the command's streams have nobody left), and its terminal sizes in the
+// runtime's terms (nil without a TTY).
+func sessionStreams(sess *remotecommand.Session) (context.Context, context.CancelFunc, <-chan runtime.TermSize) {
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		select {
+		case <-sess.Done:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	if sess.Resize == nil {
+		return ctx, cancel, nil
+	}
+	resize := make(chan runtime.TermSize, 4)
+	go func() {
+		defer close(resize)
+		for sz := range sess.Resize {
+			select {
+			case resize <- runtime.TermSize{Width: sz.Width, Height: sz.Height}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return ctx, cancel, resize
 }

@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 
+	"github.com/docker/docker/api/types"
 	"github.com/docker/docker/api/types/container"
 	"github.com/docker/docker/pkg/stdcopy"
 
@@ -29,35 +30,9 @@ func (r *Runtime) Exec(ctx context.Context, id string, opts runtime.ExecOptions)
 	if err != nil {
 		return -1, err
 	}
-	defer att.Close()
-	// A cancelled context (probe timeout, client gone) must unblock the copy below.
-	stop := context.AfterFunc(ctx, func() { att.Close() })
-	defer stop()
-	if opts.Stdin != nil {
-		go func() {
-			_, _ = io.Copy(att.Conn, opts.Stdin)
-			_ = att.CloseWrite()
-		}()
-	}
-	if opts.TTY && opts.Resize != nil {
-		go func() {
-			for sz := range opts.Resize {
-				_ = r.c.ContainerExecResize(ctx, created.ID, container.ResizeOptions{Height: uint(sz.Height), Width: uint(sz.Width)})
-			}
-		}()
-	}
-	stdout, stderr := opts.Stdout, opts.Stderr
-	if stdout == nil {
-		stdout = io.Discard
-	}
-	if stderr == nil {
-		stderr = io.Discard
-	}
-	if opts.TTY {
-		_, err = io.Copy(stdout, att.Reader)
-	} else {
-		_, err = stdcopy.StdCopy(stdout, stderr, att.Reader)
-	}
+	err = pump(ctx, att, opts.TTY, opts.Stdin, opts.Stdout, opts.Stderr, opts.Resize, func(sz runtime.TermSize) {
+		_ = r.c.ContainerExecResize(ctx, created.ID, container.ResizeOptions{Height: uint(sz.Height), Width: uint(sz.Width)})
+	})
 	if ctx.Err() != nil {
 		return -1, ctx.Err()
 	}
@@ -116,37 +91,48 @@ func (r *Runtime) Attach(ctx context.Context, id string, opts runtime.AttachOpti
 	if err != nil {
 		return err
 	}
+	err = pump(ctx, att, opts.TTY, opts.Stdin, opts.Stdout, opts.Stderr, opts.Resize, func(sz runtime.TermSize) {
+		_ = r.c.ContainerResize(ctx, id, container.ResizeOptions{Height: uint(sz.Height), Width: uint(sz.Width)})
+	})
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
+// pump carries a hijacked exec or attach connection until its output ends: stdin in
+// (half-closed when it ends), terminal sizes through resize, and the output out (one
+// stream with a TTY, Docker's multiplexed stdout/stderr without). A cancelled context
+// (probe timeout, client gone) closes the connection, which unblocks the copy.
+func pump(ctx context.Context, att types.HijackedResponse, tty bool, stdin io.Reader, stdout, stderr io.Writer,
+	sizes <-chan runtime.TermSize, resize func(runtime.TermSize)) error {
 	defer att.Close()
-	// The client going away must unblock the copy below.
 	stop := context.AfterFunc(ctx, func() { att.Close() })
 	defer stop()
-	if opts.Stdin != nil {
+	if stdin != nil {
 		go func() {
-			_, _ = io.Copy(att.Conn, opts.Stdin)
+			_, _ = io.Copy(att.Conn, stdin)
 			_ = att.CloseWrite()
 		}()
 	}
-	if opts.TTY && opts.Resize != nil {
+	if tty && sizes != nil {
 		go func() {
-			for sz := range opts.Resize {
-				_ = r.c.ContainerResize(ctx, id, container.ResizeOptions{Height: uint(sz.Height), Width: uint(sz.Width)})
+			for sz := range sizes {
+				resize(sz)
 			}
 		}()
 	}
-	stdout, stderr := opts.Stdout, opts.Stderr
 	if stdout == nil {
 		stdout = io.Discard
 	}
 	if stderr == nil {
 		stderr = io.Discard
 	}
-	if opts.TTY {
+	var err error
+	if tty {
 		_, err = io.Copy(stdout, att.Reader)
 	} else {
 		_, err = stdcopy.StdCopy(stdout, stderr, att.Reader)
-	}
-	if ctx.Err() != nil {
-		return ctx.Err()
 	}
 	return err
 }
