@@ -10,6 +10,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/connectivity"
 	"google.golang.org/grpc/status"
+	"k8s.io/klog/v2"
 
 	metav1 "kube5/proto/api/meta/v1"
 	"kube5/proto/apierrors"
@@ -20,6 +21,21 @@ import (
 // carries no metav1.Status: the transport's own failure, never an answer of the server
 // (whose 503s carry their Status and their own message).
 const unavailablePrefix = "the server is currently unavailable: "
+
+// LogRetryFailure logs a request that failed and will be retried. One that never reached
+// the apiserver gets a V(2) line only: a client built with Config.ServerFlag already
+// reports the outage (the address, the cause and the flag at the first failure, then at
+// growing intervals, and once on recovery), where a retry loop's own error line every
+// round would flood the log for as long as the outage lasts. The apiserver's own
+// refusals (a validation error, a conflict, a 503 while its etcd is down) are logged
+// every time.
+func LogRetryFailure(err error, msg string, keysAndValues ...any) {
+	if IsUnreachable(err) {
+		klog.V(2).InfoS(msg, append(keysAndValues, "err", err)...)
+		return
+	}
+	klog.ErrorS(err, msg, keysAndValues...)
+}
 
 // IsUnreachable reports whether err is a request that never reached the apiserver: a
 // connection that could not be made or broke, as opposed to an answer of the server

@@ -120,7 +120,7 @@ func (m *Mirrors) reconcile(ctx context.Context) {
 		uid := mp.GetMetadata().GetUid()
 		err := m.c.Pods(mp.GetMetadata().GetNamespace()).Delete(ctx, mp.GetMetadata().GetName(), &metav1.DeleteOptions{GracePeriodSeconds: &zero, Preconditions: &metav1.Preconditions{Uid: &uid}})
 		if err != nil && !apierrors.IsNotFound(err) && ctx.Err() == nil {
-			logFailure(err, "Deleting mirror pod failed", mp)
+			client.LogRetryFailure(err, "Deleting mirror pod failed", "pod", klog.KObj(mp.GetMetadata()))
 		}
 	}
 	for _, s := range create {
@@ -136,19 +136,7 @@ func (m *Mirrors) reconcile(ctx context.Context) {
 			// A stale one from before a restart: the watch reports it and the next round
 			// replaces it if needed.
 		case ctx.Err() == nil:
-			logFailure(err, "Creating mirror pod failed", mp)
+			client.LogRetryFailure(err, "Creating mirror pod failed", "pod", klog.KObj(mp.GetMetadata()))
 		}
 	}
-}
-
-// logFailure logs a mirror pod request that failed (the next round retries it). One that
-// never reached the apiserver gets a V(2) line only: the client already reports the
-// outage, once and then at growing intervals (package outage), where a line per static
-// pod and round would flood the log for as long as the outage lasts.
-func logFailure(err error, msg string, mp *corev1.Pod) {
-	if client.IsUnreachable(err) {
-		klog.V(2).InfoS(msg, "pod", klog.KObj(mp.GetMetadata()), "err", err)
-		return
-	}
-	klog.ErrorS(err, msg, "pod", klog.KObj(mp.GetMetadata()))
 }

@@ -88,11 +88,7 @@ func (n *Controller) Run(ctx context.Context) {
 			break
 		}
 		if ctx.Err() == nil {
-			if client.IsUnreachable(err) {
-				klog.V(2).InfoS("Registering the node failed; retrying", "node", n.cfg.NodeName, "err", err)
-			} else {
-				klog.ErrorS(err, "Registering the node failed; retrying", "node", n.cfg.NodeName, "retryIn", delay)
-			}
+			client.LogRetryFailure(err, "Registering the node failed; retrying", "node", n.cfg.NodeName, "retryIn", delay)
 		}
 		sleep(ctx, delay)
 	}
@@ -107,24 +103,9 @@ func (n *Controller) Run(ctx context.Context) {
 		case <-t.C:
 		}
 		if err := n.updateStatus(ctx, false); err != nil && ctx.Err() == nil {
-			logFailure(err, "Updating node status failed", "node", n.cfg.NodeName)
+			client.LogRetryFailure(err, "Updating node status failed", "node", n.cfg.NodeName)
 		}
 	}
-}
-
-// logFailure logs a request to the apiserver that failed and is retried. A request that
-// never reached the apiserver gets a V(2) line only: the kubelet's client already reports
-// the outage through the apiserver's one outage.Reporter (the address, the cause and
-// --kubeconfig at the first failure, then at growing intervals, and once on recovery with
-// how long it was gone), where the status and lease loops would otherwise add two error
-// lines every 10s for as long as the outage lasts. The apiserver's own refusals (a
-// validation error, a conflict, a 503 while its etcd is down) are logged every time.
-func logFailure(err error, msg string, keysAndValues ...any) {
-	if client.IsUnreachable(err) {
-		klog.V(2).InfoS(msg, append(keysAndValues, "err", err)...)
-		return
-	}
-	klog.ErrorS(err, msg, keysAndValues...)
 }
 
 func sleep(ctx context.Context, d time.Duration) {
@@ -274,7 +255,7 @@ func (n *Controller) leaseLoop(ctx context.Context) {
 	defer t.Stop()
 	for {
 		if err := n.renewLease(ctx); err != nil && ctx.Err() == nil {
-			logFailure(err, "Renewing the node lease failed", "node", n.cfg.NodeName)
+			client.LogRetryFailure(err, "Renewing the node lease failed", "node", n.cfg.NodeName)
 		}
 		select {
 		case <-ctx.Done():

@@ -79,14 +79,8 @@ func (m *Manager) SetStatus(ctx context.Context, pod *corev1.Pod, st *corev1.Pod
 		m.mu.Lock()
 		delete(m.sent, tuid) // retry on the next sync
 		m.mu.Unlock()
-		switch {
-		case ctx.Err() != nil || apierrors.IsNotFound(err):
-		case client.IsUnreachable(err):
-			// The client reports the apiserver's outage once, then at growing intervals
-			// (package outage); a line per pod and sync would flood the log.
-			klog.V(2).InfoS("Updating pod status failed; retrying on the next sync", "pod", klog.KObj(target.GetMetadata()), "err", err)
-		default:
-			klog.ErrorS(err, "Updating pod status failed", "pod", klog.KObj(target.GetMetadata()))
+		if ctx.Err() == nil && !apierrors.IsNotFound(err) {
+			client.LogRetryFailure(err, "Updating pod status failed; retrying on the next sync", "pod", klog.KObj(target.GetMetadata()))
 		}
 	}
 }
@@ -125,11 +119,8 @@ func (m *Manager) Terminated(ctx context.Context, pod *corev1.Pod) error {
 		klog.V(2).InfoS("Pod already gone after its containers stopped", "pod", klog.KObj(pod.GetMetadata()), "err", err)
 	case ctx.Err() != nil:
 		return err
-	case client.IsUnreachable(err): // reported by the client, see SetStatus
-		klog.V(2).InfoS("Deleting terminated pod failed; will retry", "pod", klog.KObj(pod.GetMetadata()), "err", err)
-		return err
 	default:
-		klog.ErrorS(err, "Deleting terminated pod failed; will retry", "pod", klog.KObj(pod.GetMetadata()))
+		client.LogRetryFailure(err, "Deleting terminated pod failed; will retry", "pod", klog.KObj(pod.GetMetadata()))
 		return err
 	}
 	return nil
