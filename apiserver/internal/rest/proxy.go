@@ -83,20 +83,7 @@ func (h *Handler) podExec(w http.ResponseWriter, r *http.Request, ri requestInfo
 	if !remotecommand.IsUpgrade(r) {
 		return apierrors.NewBadRequest("Upgrade request required: pods/exec streams over 'Connection: Upgrade' with 'Upgrade: " + remotecommand.Protocol + "'")
 	}
-	pod, target, err := h.podKubelet(r, ri)
-	if err != nil {
-		return err
-	}
-	container, err := pickContainer(pod, q.Get("container"))
-	if err != nil {
-		return err
-	}
-	target.Path = fmt.Sprintf("/exec/%s/%s/%s", ri.Namespace, ri.Name, container)
-	target.RawQuery = req.Query(nil).Encode()
-	proxyUpgrade(w, r, pod, target, func(code int, body string) error {
-		return kubeletRefused(pod, container, code, body, true)
-	})
-	return nil
+	return h.proxyContainerStream(w, r, ri, "exec", req, nil)
 }
 
 // podAttach serves pods/{name}/attach (GET or POST, as upstream) by proxying the upgraded
@@ -112,20 +99,34 @@ func (h *Handler) podAttach(w http.ResponseWriter, r *http.Request, ri requestIn
 	if !remotecommand.IsUpgrade(r) {
 		return apierrors.NewBadRequest("Upgrade request required: pods/attach streams over 'Connection: Upgrade' with 'Upgrade: " + remotecommand.Protocol + "'")
 	}
+	// The kubelet's refusal of stdin names the container and the fix: pass it on.
+	return h.proxyContainerStream(w, r, ri, "attach", req, func(code int, body string) error {
+		if code == http.StatusBadRequest && strings.Contains(body, "does not have stdin enabled") {
+			return apierrors.NewBadRequest(strings.TrimSpace(body))
+		}
+		return nil
+	})
+}
+
+// proxyContainerStream proxies an exec or attach of the request's container (the
+// kubelet's /{verb}/{ns}/{pod}/{container}) once the caller checked the request. refused,
+// when set, may turn a kubelet refusal into its own error (nil: the usual one).
+func (h *Handler) proxyContainerStream(w http.ResponseWriter, r *http.Request, ri requestInfo, verb string, req remotecommand.Request, refused func(code int, body string) error) error {
 	pod, target, err := h.podKubelet(r, ri)
 	if err != nil {
 		return err
 	}
-	container, err := pickContainer(pod, q.Get("container"))
+	container, err := pickContainer(pod, r.URL.Query().Get("container"))
 	if err != nil {
 		return err
 	}
-	target.Path = fmt.Sprintf("/attach/%s/%s/%s", ri.Namespace, ri.Name, container)
+	target.Path = fmt.Sprintf("/%s/%s/%s/%s", verb, ri.Namespace, ri.Name, container)
 	target.RawQuery = req.Query(nil).Encode()
 	proxyUpgrade(w, r, pod, target, func(code int, body string) error {
-		if code == http.StatusBadRequest && strings.Contains(body, "does not have stdin enabled") {
-			// The kubelet's words name the container and the fix.
-			return apierrors.NewBadRequest(strings.TrimSpace(body))
+		if refused != nil {
+			if err := refused(code, body); err != nil {
+				return err
+			}
 		}
 		return kubeletRefused(pod, container, code, body, true)
 	})
