@@ -121,22 +121,7 @@ func Attach(ctx context.Context, f *connection.Flags, s connection.Streams, pod 
 	if !o.Quiet {
 		fmt.Fprintln(s.ErrOut, "If you don't see a command prompt, try pressing enter.")
 	}
-	err = func() error {
-		if raw {
-			// Raw mode: keys (Ctrl-C included) go to the remote terminal as typed.
-			fd := int(inFile.Fd())
-			old, err := term.MakeRaw(fd)
-			if err != nil {
-				return err
-			}
-			defer func() { _ = term.Restore(fd, old) }()
-			resize, stop := watchResize(outFd(s.Out, fd))
-			defer stop()
-			opts.Resize = resize
-		}
-		_, err := remotecommand.Exec(ctx, attachURL, opts)
-		return err
-	}()
+	_, err = streamTerminal(ctx, attachURL, opts, raw, inFile, s.Out)
 	var ue *remotecommand.UpgradeError
 	switch {
 	case errors.As(err, &ue):

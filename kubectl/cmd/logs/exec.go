@@ -1,6 +1,7 @@
 package logs
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -80,19 +81,7 @@ func NewExecCommand(f *connection.Flags, s connection.Streams) *cobra.Command {
 			q := req.Query(url.Values{"container": {container}})
 			execURL := fmt.Sprintf("%s/api/v1/namespaces/%s/pods/%s/exec?%s", base, url.PathEscape(ns), url.PathEscape(u.Name(pod)), q.Encode())
 			opts := remotecommand.StreamOptions{Stdin: in, Stdout: s.Out, Stderr: s.ErrOut}
-			if tty {
-				// Raw mode: keys (Ctrl-C included) go to the remote terminal as typed.
-				fd := int(inFile.Fd())
-				old, err := term.MakeRaw(fd)
-				if err != nil {
-					return err
-				}
-				defer func() { _ = term.Restore(fd, old) }()
-				resize, stop := watchResize(outFd(s.Out, fd))
-				defer stop()
-				opts.Resize = resize
-			}
-			code, err := remotecommand.Exec(cmd.Context(), execURL, opts)
+			code, err := streamTerminal(cmd.Context(), execURL, opts, tty, inFile, s.Out)
 			var ue *remotecommand.UpgradeError
 			switch {
 			case errors.As(err, &ue):
@@ -117,6 +106,24 @@ func NewExecCommand(f *connection.Flags, s connection.Streams) *cobra.Command {
 
 // outFd is the terminal whose size the remote tty follows: stdout when it is one (as
 // upstream), else stdin.
+// streamTerminal runs an exec or attach stream; with raw, the local terminal (inFile)
+// is put in raw mode for the session, so keys (Ctrl-C included) go to the remote
+// terminal as typed, and its size changes follow.
+func streamTerminal(ctx context.Context, streamURL string, opts remotecommand.StreamOptions, raw bool, inFile *os.File, out io.Writer) (int, error) {
+	if raw {
+		fd := int(inFile.Fd())
+		old, err := term.MakeRaw(fd)
+		if err != nil {
+			return -1, err
+		}
+		defer func() { _ = term.Restore(fd, old) }()
+		resize, stop := watchResize(outFd(out, fd))
+		defer stop()
+		opts.Resize = resize
+	}
+	return remotecommand.Exec(ctx, streamURL, opts)
+}
+
 func outFd(out io.Writer, inFd int) int {
 	if f, ok := out.(*os.File); ok && term.IsTerminal(int(f.Fd())) {
 		return int(f.Fd())
