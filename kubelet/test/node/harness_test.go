@@ -171,7 +171,18 @@ func cleanupNode(t *testing.T, name string) {
 		}
 		for _, c := range list {
 			// NotFound: the kubelet's own removal, cut short when it stopped, finished first.
-			if err := docker.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true}); err != nil && !dockerclient.IsErrNotFound(err) {
+			// "Already in progress": it is still running (a pod deleted just before the
+			// end); wait for it to finish rather than call it a failure.
+			err := docker.ContainerRemove(ctx, c.ID, container.RemoveOptions{Force: true})
+			if err != nil && strings.Contains(err.Error(), "already in progress") {
+				for err = nil; ctx.Err() == nil; time.Sleep(50 * time.Millisecond) {
+					if _, ierr := docker.ContainerInspect(ctx, c.ID); dockerclient.IsErrNotFound(ierr) {
+						break
+					}
+				}
+				err = ctx.Err()
+			}
+			if err != nil && !dockerclient.IsErrNotFound(err) {
 				t.Errorf("cleanup: removing %s: %v", c.Names, err)
 			}
 		}
