@@ -2,9 +2,15 @@
 // heartbeats (the node's Lease in kube-node-lease and the Ready condition's
 // lastHeartbeatTime), marks a node whose kubelet has been silent for
 // --node-monitor-grace-period Ready=Unknown, taints nodes by their Ready status
-// (node.kubernetes.io/not-ready or /unreachable, NoSchedule and NoExecute), marks the
-// pods of a not-ready node not ready, and evicts pods from NoExecute-tainted nodes once
-// their tolerationSeconds run out (the taint manager).
+// (node.kubernetes.io/not-ready or /unreachable, NoSchedule and NoExecute), taints them
+// NoSchedule by their other conditions and spec.unschedulable (memory-pressure,
+// disk-pressure, pid-pressure, network-unavailable, unschedulable: upstream's
+// TaintNodesByCondition), marks the pods of a not-ready node not ready, and evicts pods
+// from NoExecute-tainted nodes once their tolerationSeconds run out (the taint manager).
+//
+// Every --node-monitor-period the controller passes over all nodes; a node change that
+// calls for different taints (a kubelet reporting MemoryPressure=True, a cordon) starts a
+// pass at once, as upstream's node update queue does.
 //
 // Silence is measured on this controller's own clock: a heartbeat counts when its value
 // changes, whatever time it carries, so clock skew between nodes and the controller does
@@ -58,6 +64,10 @@ type Controller struct {
 	gracePeriod, monitorPeriod, startupGrace time.Duration
 	now                                      func() time.Time
 
+	// kick, buffered 1, asks Run for a monitor pass now: a node's taints are not what
+	// its conditions and spec call for.
+	kick chan struct{}
+
 	mu     sync.Mutex
 	health map[string]*nodeHealth
 	// taintSeen is when a NoExecute taint without timeAdded was first seen, by
@@ -88,6 +98,7 @@ func New(ctx *controller.Context) (controller.Controller, error) {
 		now:           time.Now,
 		health:        map[string]*nodeHealth{},
 		taintSeen:     map[string]time.Time{},
+		kick:          make(chan struct{}, 1),
 	}
 	if ctx.Events != nil {
 		c.recorder = ctx.Events(Name)
@@ -103,11 +114,15 @@ func New(ctx *controller.Context) (controller.Controller, error) {
 		return nil, err
 	}
 	c.nodes.AddEventHandler(informer.Handler[*corev1.Node]{
-		OnAdd: c.enqueuePodsOn,
+		OnAdd: func(n *corev1.Node) {
+			c.enqueuePodsOn(n)
+			c.kickIfTaintsWrong(n)
+		},
 		OnUpdate: func(old, n *corev1.Node) {
 			if !proto.Equal(&corev1.NodeSpec{Taints: noExecuteTaints(old)}, &corev1.NodeSpec{Taints: noExecuteTaints(n)}) {
 				c.enqueuePodsOn(n)
 			}
+			c.kickIfTaintsWrong(n)
 		},
 	})
 	c.pods.AddEventHandler(informer.Handler[*corev1.Pod]{
@@ -135,6 +150,19 @@ func (c *Controller) enqueuePodsOn(n *corev1.Node) {
 	}
 }
 
+// kickIfTaintsWrong asks for a monitor pass now when n's taints are not those its
+// conditions and spec call for. Once the pass has written them the node's update is
+// quiet, so the controller's own writes do not loop.
+func (c *Controller) kickIfTaintsWrong(n *corev1.Node) {
+	if _, changed := DesiredTaints(n, time.Time{}); !changed {
+		return
+	}
+	select {
+	case c.kick <- struct{}{}:
+	default: // a pass is already asked for
+	}
+}
+
 func (c *Controller) enqueuePodIfTainted(p *corev1.Pod) {
 	name := p.GetSpec().GetNodeName()
 	if name == "" || p.GetMetadata().GetDeletionTimestamp() != nil {
@@ -145,7 +173,8 @@ func (c *Controller) enqueuePodIfTainted(p *corev1.Pod) {
 	}
 }
 
-// Run monitors nodes every --node-monitor-period and evicts with workers goroutines.
+// Run monitors nodes every --node-monitor-period, and at once when a node's taints need
+// to change, and evicts with workers goroutines.
 func (c *Controller) Run(ctx context.Context, workers int) {
 	defer c.evict.ShutDown()
 	if !informer.WaitForCacheSync(ctx, c.nodes.HasSynced, c.leases.HasSynced, c.pods.HasSynced) {
@@ -164,6 +193,7 @@ func (c *Controller) Run(ctx context.Context, workers int) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-c.kick:
 		}
 	}
 }
@@ -253,7 +283,7 @@ func (c *Controller) monitorNode(ctx context.Context, cached *corev1.Node, now t
 		c.recorder.Eventf(node, events.Normal, "NodeNotReady", "Node %s status is now: NodeNotReady", name)
 	}
 
-	taints, changed := DesiredTaints(node.GetSpec().GetTaints(), status, now)
+	taints, changed := DesiredTaints(node, now)
 	if changed {
 		upd := proto.Clone(node).(*corev1.Node)
 		if upd.Spec == nil {
@@ -263,13 +293,22 @@ func (c *Controller) monitorNode(ctx context.Context, cached *corev1.Node, now t
 		if _, err := c.client.Nodes().Update(ctx, upd); err != nil {
 			return err
 		}
-		klog.V(2).InfoS("Updated node taints", "node", name, "ready", status)
+		klog.V(2).InfoS("Updated node taints", "node", name, "ready", status, "taints", taintList(taints))
 	}
 	if status != "True" && status != "" {
 		c.markPodsNotReady(ctx, node, now)
 	}
 	c.forgetTaints(name, taints)
 	return nil
+}
+
+// taintList is taints as key:effect, for logs.
+func taintList(taints []*corev1.Taint) []string {
+	out := make([]string, 0, len(taints))
+	for _, t := range taints {
+		out = append(out, t.GetKey()+":"+t.GetEffect())
+	}
+	return out
 }
 
 // markUnknown sets the kubelet's conditions to Unknown, as upstream does when the kubelet

@@ -291,26 +291,214 @@ func TestAddedAt(t *testing.T) {
 	}
 }
 
+// taintedNode is a node with these taints, spec.unschedulable and conditions, given as
+// type=status pairs ("Ready=True").
+func taintedNode(taints []*corev1.Taint, unschedulable bool, conds ...string) *corev1.Node {
+	n := &corev1.Node{
+		Metadata: &metav1.ObjectMeta{Name: "n"},
+		Spec:     &corev1.NodeSpec{Taints: taints, Unschedulable: unschedulable},
+		Status:   &corev1.NodeStatus{},
+	}
+	for _, c := range conds {
+		typ, status, _ := strings.Cut(c, "=")
+		n.Status.Conditions = append(n.Status.Conditions, &corev1.NodeCondition{Type: typ, Status: status})
+	}
+	return n
+}
+
 func TestDesiredTaints(t *testing.T) {
 	now := time.Now()
 	user := &corev1.Taint{Key: "dedicated", Effect: NoSchedule}
-	got, changed := DesiredTaints([]*corev1.Taint{user}, "Unknown", now)
+	got, changed := DesiredTaints(taintedNode([]*corev1.Taint{user}, false, "Ready=Unknown"), now)
 	if !changed || len(got) != 3 || got[0] != user {
 		t.Fatalf("Unknown: %v %v", got, changed)
 	}
-	again, changed := DesiredTaints(got, "Unknown", now.Add(time.Minute))
+	again, changed := DesiredTaints(taintedNode(got, false, "Ready=Unknown"), now.Add(time.Minute))
 	if changed || len(again) != 3 || !again[2].GetTimeAdded().AsTime().Equal(got[2].GetTimeAdded().AsTime()) {
 		t.Fatalf("unchanged Unknown rewrote taints: %v", again)
 	}
-	notReady, changed := DesiredTaints(got, "False", now)
+	notReady, changed := DesiredTaints(taintedNode(got, false, "Ready=False"), now)
 	if !changed || len(notReady) != 3 || notReady[1].GetKey() != TaintNotReady {
 		t.Fatalf("False: %v", notReady)
 	}
-	ready, changed := DesiredTaints(notReady, "True", now)
+	ready, changed := DesiredTaints(taintedNode(notReady, false, "Ready=True"), now)
 	if !changed || len(ready) != 1 || ready[0] != user {
 		t.Fatalf("True: %v", ready)
 	}
-	if _, changed := DesiredTaints(ready, "True", now); changed {
+	if _, changed := DesiredTaints(taintedNode(ready, false, "Ready=True"), now); changed {
 		t.Fatal("True twice changed")
 	}
+}
+
+// TestConditionTaints covers TaintNodesByCondition: the NoSchedule taints for pressure
+// conditions, NetworkUnavailable and spec.unschedulable.
+func TestConditionTaints(t *testing.T) {
+	now := time.Now()
+	earlier := metav1.NewTime(now.Add(-time.Hour))
+	taint := func(key, effect string) *corev1.Taint {
+		return &corev1.Taint{Key: key, Effect: effect, TimeAdded: earlier}
+	}
+	user := &corev1.Taint{Key: "dedicated", Value: "gpu", Effect: NoSchedule}
+	userMem := &corev1.Taint{Key: TaintMemoryPressure, Effect: NoExecute} // not ours: other effect
+	ms := func(key string) string { return key + ":" + NoSchedule }
+	cases := []struct {
+		name          string
+		taints        []*corev1.Taint
+		unschedulable bool
+		conds         []string
+		want          []string // key:effect, in order
+		changed       bool
+	}{
+		{name: "healthy", conds: []string{"Ready=True", "MemoryPressure=False", "DiskPressure=False", "PIDPressure=False", "NetworkUnavailable=False"}},
+		{name: "no conditions"},
+		{name: "memory pressure", conds: []string{"Ready=True", "MemoryPressure=True"}, want: []string{ms(TaintMemoryPressure)}, changed: true},
+		{name: "disk pressure", conds: []string{"Ready=True", "DiskPressure=True"}, want: []string{ms(TaintDiskPressure)}, changed: true},
+		{name: "pid pressure", conds: []string{"Ready=True", "PIDPressure=True"}, want: []string{ms(TaintPIDPressure)}, changed: true},
+		{name: "network unavailable", conds: []string{"Ready=True", "NetworkUnavailable=True"}, want: []string{ms(TaintNetworkUnavailable)}, changed: true},
+		{name: "cordoned", unschedulable: true, conds: []string{"Ready=True"}, want: []string{ms(TaintUnschedulable)}, changed: true},
+		{name: "all at once", unschedulable: true,
+			conds: []string{"Ready=False", "NetworkUnavailable=True", "PIDPressure=True", "DiskPressure=True", "MemoryPressure=True"},
+			want: []string{TaintNotReady + ":" + NoSchedule, TaintNotReady + ":" + NoExecute, ms(TaintMemoryPressure), ms(TaintDiskPressure),
+				ms(TaintPIDPressure), ms(TaintNetworkUnavailable), ms(TaintUnschedulable)}, changed: true},
+		{name: "pressure Unknown", conds: []string{"Ready=True", "MemoryPressure=Unknown", "DiskPressure=Unknown", "PIDPressure=Unknown", "NetworkUnavailable=Unknown"}},
+		{name: "pressure Unknown removes taints", taints: []*corev1.Taint{taint(TaintMemoryPressure, NoSchedule), taint(TaintDiskPressure, NoSchedule)},
+			conds: []string{"Ready=True", "MemoryPressure=Unknown", "DiskPressure=Unknown"}, changed: true},
+		{name: "silent node: unreachable, pressure gone", taints: []*corev1.Taint{taint(TaintMemoryPressure, NoSchedule)},
+			conds: []string{"Ready=Unknown", "MemoryPressure=Unknown"}, want: []string{TaintUnreachable + ":" + NoSchedule, TaintUnreachable + ":" + NoExecute}, changed: true},
+		{name: "memory pressure clears", taints: []*corev1.Taint{taint(TaintMemoryPressure, NoSchedule)},
+			conds: []string{"Ready=True", "MemoryPressure=False"}, changed: true},
+		{name: "condition gone", taints: []*corev1.Taint{taint(TaintPIDPressure, NoSchedule), taint(TaintNetworkUnavailable, NoSchedule)},
+			conds: []string{"Ready=True"}, changed: true},
+		{name: "uncordoned", taints: []*corev1.Taint{taint(TaintUnschedulable, NoSchedule)}, conds: []string{"Ready=True"}, changed: true},
+		{name: "unchanged keeps taints", taints: []*corev1.Taint{taint(TaintDiskPressure, NoSchedule), taint(TaintUnschedulable, NoSchedule)},
+			unschedulable: true, conds: []string{"Ready=True", "DiskPressure=True"}, want: []string{ms(TaintDiskPressure), ms(TaintUnschedulable)}},
+		{name: "user taints kept", taints: []*corev1.Taint{user, taint(TaintMemoryPressure, NoSchedule), userMem},
+			conds: []string{"Ready=True", "MemoryPressure=False", "DiskPressure=True"},
+			want:  []string{"dedicated:" + NoSchedule, TaintMemoryPressure + ":" + NoExecute, ms(TaintDiskPressure)}, changed: true},
+		{name: "one more condition keeps the first", taints: []*corev1.Taint{taint(TaintMemoryPressure, NoSchedule)},
+			conds: []string{"Ready=True", "MemoryPressure=True", "PIDPressure=True"}, want: []string{ms(TaintMemoryPressure), ms(TaintPIDPressure)}, changed: true},
+		{name: "duplicate dropped", taints: []*corev1.Taint{taint(TaintMemoryPressure, NoSchedule), taint(TaintMemoryPressure, NoSchedule)},
+			conds: []string{"Ready=True", "MemoryPressure=True"}, want: []string{ms(TaintMemoryPressure)}, changed: true},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			n := taintedNode(tc.taints, tc.unschedulable, tc.conds...)
+			before := proto.Clone(n)
+			got, changed := DesiredTaints(n, now)
+			if !proto.Equal(before, n) {
+				t.Error("DesiredTaints modified the node")
+			}
+			var keys []string
+			for _, tt := range got {
+				keys = append(keys, tt.GetKey()+":"+tt.GetEffect())
+			}
+			if strings.Join(keys, ",") != strings.Join(tc.want, ",") || changed != tc.changed {
+				t.Fatalf("got %v changed=%v, want %v changed=%v", keys, changed, tc.want, tc.changed)
+			}
+			// A taint that was there keeps its object and timeAdded; a new one is added now.
+			old := map[string]*corev1.Taint{}
+			for _, tt := range tc.taints {
+				if k := tt.GetKey() + ":" + tt.GetEffect(); old[k] == nil {
+					old[k] = tt
+				}
+			}
+			for _, tt := range got {
+				if o := old[tt.GetKey()+":"+tt.GetEffect()]; o != nil {
+					if tt != o {
+						t.Errorf("%s:%s replaced", tt.GetKey(), tt.GetEffect())
+					}
+				} else if !tt.GetTimeAdded().AsTime().Equal(metav1.NewTime(now).AsTime()) {
+					t.Errorf("new %s:%s timeAdded %v, want now", tt.GetKey(), tt.GetEffect(), tt.GetTimeAdded())
+				}
+			}
+			// Applying the result is stable.
+			n.Spec.Taints = got
+			if again, changed := DesiredTaints(n, now.Add(time.Minute)); changed || len(again) != len(got) {
+				t.Errorf("second pass changed: %v", again)
+			}
+		})
+	}
+}
+
+// TestConditionTaintsFollowNodeUpdates runs the controller against an apiserver: a Ready
+// node whose kubelet reports MemoryPressure=True gains the memory-pressure taint and
+// loses it when the condition goes back to False; a cordon adds the unschedulable taint.
+// The monitor period is an hour, so the node updates themselves must start the passes.
+func TestConditionTaintsFollowNodeUpdates(t *testing.T) {
+	s := apiservertest.Start(t)
+	cs := s.Client
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+
+	node := readyNode("pressured")
+	node.Spec = &corev1.NodeSpec{Taints: []*corev1.Taint{{Key: "dedicated", Value: "x", Effect: NoSchedule}}}
+	node.Status.Conditions = append(node.Status.Conditions,
+		&corev1.NodeCondition{Type: "MemoryPressure", Status: "False", Reason: "KubeletHasSufficientMemory"})
+	if _, err := cs.Nodes().Create(ctx, node); err != nil {
+		t.Fatal(err)
+	}
+	f := informer.NewFactory(cs, 0)
+	c, err := New(&controller.Context{Client: cs, Informers: f,
+		Config: controller.Config{NodeMonitorGracePeriod: time.Hour, NodeMonitorPeriod: time.Hour, NodeStartupGracePeriod: time.Hour}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Start(ctx)
+	go c.Run(ctx, 1)
+
+	// change applies mutate to the node (status or spec), retrying on conflicts with
+	// the controller's writes.
+	change := func(status bool, mutate func(*corev1.Node)) {
+		t.Helper()
+		eventually(t, 5*time.Second, "node update", func() (bool, string) {
+			n, err := cs.Nodes().Get(ctx, "pressured")
+			if err != nil {
+				return false, err.Error()
+			}
+			mutate(n)
+			if status {
+				_, err = cs.Nodes().UpdateStatus(ctx, n)
+			} else {
+				_, err = cs.Nodes().Update(ctx, n)
+			}
+			if err != nil {
+				return false, err.Error()
+			}
+			return true, ""
+		})
+	}
+	setMemoryPressure := func(status string) {
+		change(true, func(n *corev1.Node) {
+			for _, cond := range n.Status.Conditions {
+				if cond.GetType() == "MemoryPressure" {
+					cond.Status, cond.LastTransitionTime = status, metav1.Now()
+				}
+			}
+			readyCondition(n).LastHeartbeatTime = metav1.Now()
+		})
+	}
+	waitTaints := func(what, want string) {
+		t.Helper()
+		eventually(t, 5*time.Second, what, func() (bool, string) {
+			n, err := cs.Nodes().Get(ctx, "pressured")
+			if err != nil {
+				return false, err.Error()
+			}
+			got := taintSummary(n)
+			if readyCondition(n).GetStatus() != "True" {
+				return false, "Ready " + readyCondition(n).GetStatus()
+			}
+			return got == want, got
+		})
+	}
+
+	setMemoryPressure("True")
+	waitTaints("memory-pressure taint", "dedicated:NoSchedule,"+TaintMemoryPressure+":NoSchedule")
+	setMemoryPressure("False")
+	waitTaints("memory-pressure taint removed", "dedicated:NoSchedule")
+
+	change(false, func(n *corev1.Node) { n.Spec.Unschedulable = true })
+	waitTaints("unschedulable taint", "dedicated:NoSchedule,"+TaintUnschedulable+":NoSchedule")
+	change(false, func(n *corev1.Node) { n.Spec.Unschedulable = false })
+	waitTaints("unschedulable taint removed", "dedicated:NoSchedule")
 }

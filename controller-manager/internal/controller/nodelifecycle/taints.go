@@ -12,12 +12,40 @@ const (
 	TaintUnreachable = "node.kubernetes.io/unreachable"
 	NoExecute        = "NoExecute"
 	NoSchedule       = "NoSchedule"
+
+	// NoSchedule taints for node conditions and cordoning (upstream's
+	// TaintNodesByCondition).
+	TaintMemoryPressure     = "node.kubernetes.io/memory-pressure"
+	TaintDiskPressure       = "node.kubernetes.io/disk-pressure"
+	TaintPIDPressure        = "node.kubernetes.io/pid-pressure"
+	TaintNetworkUnavailable = "node.kubernetes.io/network-unavailable"
+	TaintUnschedulable      = "node.kubernetes.io/unschedulable"
 )
 
-// ownTaint reports whether t is one this controller adds and removes.
+// conditionTaints are the node conditions that taint a node NoSchedule while their status
+// is "True" (upstream's nodeConditionToTaintKeyStatusMap), in the order the taints are
+// added. Any other status (False, Unknown, missing) means no taint.
+var conditionTaints = []struct{ condition, key string }{
+	{"MemoryPressure", TaintMemoryPressure},
+	{"DiskPressure", TaintDiskPressure},
+	{"PIDPressure", TaintPIDPressure},
+	{"NetworkUnavailable", TaintNetworkUnavailable},
+}
+
+// taintID is what identifies a node taint: its key and effect (upstream's MatchTaint).
+type taintID struct{ key, effect string }
+
+// ownTaint reports whether t is one this controller adds and removes: the not-ready and
+// unreachable taints of either effect, and the NoSchedule condition and unschedulable
+// taints. Other taints, also other effects of those keys, belong to the user.
 func ownTaint(t *corev1.Taint) bool {
-	return (t.GetKey() == TaintNotReady || t.GetKey() == TaintUnreachable) &&
-		(t.GetEffect() == NoExecute || t.GetEffect() == NoSchedule)
+	switch t.GetKey() {
+	case TaintNotReady, TaintUnreachable:
+		return t.GetEffect() == NoExecute || t.GetEffect() == NoSchedule
+	case TaintMemoryPressure, TaintDiskPressure, TaintPIDPressure, TaintNetworkUnavailable, TaintUnschedulable:
+		return t.GetEffect() == NoSchedule
+	}
+	return false
 }
 
 // wantedTaintKey is the key of the taints a node with this Ready status should carry
@@ -32,30 +60,59 @@ func wantedTaintKey(readyStatus string) string {
 	return ""
 }
 
-// DesiredTaints returns the node's taints with this controller's replaced by those its
-// Ready status calls for, and whether that is a change. Taints already right keep their
-// timeAdded, so the eviction clock does not restart.
-func DesiredTaints(cur []*corev1.Taint, readyStatus string, now time.Time) ([]*corev1.Taint, bool) {
-	key := wantedTaintKey(readyStatus)
+// wantedTaints lists the controller's taints n should carry, in the order they are added:
+// the Ready status's (NoSchedule and NoExecute), then a NoSchedule taint per condition
+// that is True, then the unschedulable taint for a cordoned node.
+func wantedTaints(n *corev1.Node) []taintID {
+	var want []taintID
+	if key := wantedTaintKey(readyCondition(n).GetStatus()); key != "" {
+		want = append(want, taintID{key, NoSchedule}, taintID{key, NoExecute})
+	}
+	status := map[string]string{}
+	for _, cond := range n.GetStatus().GetConditions() {
+		if _, dup := status[cond.GetType()]; !dup {
+			status[cond.GetType()] = cond.GetStatus()
+		}
+	}
+	for _, ct := range conditionTaints {
+		if status[ct.condition] == "True" {
+			want = append(want, taintID{ct.key, NoSchedule})
+		}
+	}
+	if n.GetSpec().GetUnschedulable() {
+		want = append(want, taintID{TaintUnschedulable, NoSchedule})
+	}
+	return want
+}
+
+// DesiredTaints returns n's taints with this controller's replaced by those its
+// conditions and spec.unschedulable call for (see wantedTaints), and whether that is a
+// change. Other taints are kept as they are, in place; taints already right keep their
+// timeAdded, so the eviction clock does not restart; new ones are appended, added now.
+func DesiredTaints(n *corev1.Node, now time.Time) ([]*corev1.Taint, bool) {
+	want := wantedTaints(n)
+	wanted := make(map[taintID]bool, len(want))
+	for _, id := range want {
+		wanted[id] = true
+	}
 	var out []*corev1.Taint
-	have := map[string]bool{}
+	have := map[taintID]bool{}
 	changed := false
-	for _, t := range cur {
+	for _, t := range n.GetSpec().GetTaints() {
 		if ownTaint(t) {
-			if t.GetKey() != key {
+			id := taintID{t.GetKey(), t.GetEffect()}
+			if !wanted[id] || have[id] {
 				changed = true
 				continue
 			}
-			have[t.GetEffect()] = true
+			have[id] = true
 		}
 		out = append(out, t)
 	}
-	if key != "" {
-		for _, effect := range []string{NoSchedule, NoExecute} {
-			if !have[effect] {
-				out = append(out, &corev1.Taint{Key: key, Effect: effect, TimeAdded: metaTime(now)})
-				changed = true
-			}
+	for _, id := range want {
+		if !have[id] {
+			out = append(out, &corev1.Taint{Key: id.key, Effect: id.effect, TimeAdded: metaTime(now)})
+			changed = true
 		}
 	}
 	return out, changed
