@@ -14,6 +14,7 @@ import (
 	"kube5/proto/scheme"
 
 	"kube5/kubelet/internal/config"
+	"kube5/kubelet/internal/eviction"
 	"kube5/kubelet/internal/nodestatus"
 	"kube5/kubelet/internal/podworkers"
 	"kube5/kubelet/internal/runtime"
@@ -46,6 +47,11 @@ type KubeletConfig struct {
 	BackOffInitial time.Duration
 	// PodCIDRTimeout bounds how long pods wait for the node's podCIDR (--pod-cidr-timeout).
 	PodCIDRTimeout time.Duration
+	// EvictionSignals reads the node's signals; nil runs no eviction manager (a hollow
+	// node has no resources of its own to run out of).
+	EvictionSignals                                                                         func() (eviction.Observations, error)
+	EvictionThresholds                                                                      []eviction.Threshold
+	EvictionPressureTransitionPeriod, EvictionMaxPodGracePeriod, EvictionMonitoringInterval time.Duration
 }
 
 // Kubelet is one node's agent.
@@ -59,6 +65,7 @@ type Kubelet struct {
 		Eventf(obj scheme.Object, eventType, reason, format string, args ...any)
 	}
 	recorder *events.Recorder
+	eviction *eviction.Manager // nil: none
 
 	mu      sync.Mutex
 	network string
@@ -89,17 +96,34 @@ func NewKubelet(cfg KubeletConfig) *Kubelet {
 	if cfg.Client != nil {
 		objects = apiObjects{cfg.Client}
 	}
-	k.workers = podworkers.New(podworkers.Config{
+	wcfg := podworkers.Config{
 		NodeName: cfg.NodeName, NodeIP: cfg.NodeIP, PauseImage: cfg.PauseImage, RootDir: cfg.RootDir,
 		Network: k.podNetwork, Services: cfg.Services, Objects: objects, DNS: cfg.DNS,
 		RelistPeriod: cfg.RelistPeriod, ResyncPeriod: cfg.ResyncPeriod, BackOffInitial: cfg.BackOffInitial,
-	}, cfg.Runtime, k.rec, k.status)
+	}
+	if cfg.EvictionSignals != nil {
+		k.eviction = eviction.New(eviction.Config{
+			NodeName: cfg.NodeName, Thresholds: cfg.EvictionThresholds, Signals: cfg.EvictionSignals,
+			PressureTransitionPeriod: cfg.EvictionPressureTransitionPeriod, MaxPodGracePeriod: cfg.EvictionMaxPodGracePeriod,
+			MonitoringInterval: cfg.EvictionMonitoringInterval, Recorder: k.rec,
+			Pods:  func() []*corev1.Pod { return k.workers.ActivePods() },
+			Usage: eviction.RuntimeUsage(cfg.Runtime, cfg.RootDir),
+			Evict: func(uid string, f *status.Failure, grace time.Duration) bool { return k.workers.FailPod(uid, f, grace) },
+		})
+		wcfg.Admit = k.eviction.Admit
+	}
+	k.workers = podworkers.New(wcfg, cfg.Runtime, k.rec, k.status)
 	if cfg.Client != nil {
-		k.node = nodestatus.New(nodestatus.Config{
+		ncfg := nodestatus.Config{
 			NodeName: cfg.NodeName, NodeIP: cfg.NodeIP, Hostname: cfg.NodeName, MaxPods: cfg.MaxPods, Port: cfg.Port,
 			Machine: cfg.Machine, RuntimeVersion: cfg.Runtime.Version, UpdateFrequency: cfg.NodeStatusUpdateFrequency,
 			OnPodCIDR: k.onPodCIDR,
-		}, cfg.Client)
+		}
+		if k.eviction != nil {
+			ncfg.Pressure = func(condition string) bool { return k.eviction.Pressure(eviction.Pressure(condition)) }
+			ncfg.MemoryReserved = eviction.MemoryReserved(cfg.EvictionThresholds, cfg.Machine.MemoryBytes)
+		}
+		k.node = nodestatus.New(ncfg, cfg.Client)
 	}
 	return k
 }
@@ -194,6 +218,9 @@ func (k *Kubelet) Run(ctx context.Context) {
 				}
 			}
 		})
+	}
+	if k.eviction != nil {
+		run(k.eviction.Run)
 	}
 	klog.InfoS("Kubelet running", "node", k.cfg.NodeName, "runtime", k.cfg.Runtime.Type(), "standalone", k.cfg.Client == nil)
 	k.workers.Run(ctx)

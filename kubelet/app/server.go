@@ -24,6 +24,7 @@ import (
 	"kube5/proto/version"
 
 	"kube5/kubelet/app/options"
+	"kube5/kubelet/internal/eviction"
 	"kube5/kubelet/internal/nodestatus"
 	"kube5/kubelet/internal/runtime"
 	"kube5/kubelet/internal/runtime/docker"
@@ -139,6 +140,7 @@ func Setup(ctx context.Context, o *options.Options) (*Server, error) {
 		return s, nil
 	}
 	var rt runtime.Runtime
+	imageDir := "" // the imagefs: Docker's data root
 	if o.ContainerRuntime == "fake" {
 		rt = fake.New()
 	} else {
@@ -159,6 +161,9 @@ func Setup(ctx context.Context, o *options.Options) (*Server, error) {
 			klog.ErrorS(err, "The pod infra image is missing: pods cannot start until it is built or loaded. Build it with `make images` (hack/images.sh), or `docker load` it, or set --pod-infra-container-image",
 				"image", o.PodInfraContainerImage)
 		}
+		if imageDir, err = d.DataRoot(ictx); err != nil {
+			imageDir = "/var/lib/docker"
+		}
 		cancel()
 		rt = d
 	}
@@ -167,6 +172,18 @@ func Setup(ctx context.Context, o *options.Options) (*Server, error) {
 	}
 	cfg := base
 	cfg.NodeName, cfg.Runtime, cfg.PodManifestPath = name, rt, o.PodManifestPath
+	if o.ContainerRuntime != "fake" {
+		ts, err := o.EvictionThresholds()
+		if err != nil {
+			return nil, err
+		}
+		rootDir := o.RootDir
+		cfg.EvictionSignals = func() (eviction.Observations, error) { return eviction.NodeSignals(rootDir, imageDir) }
+		cfg.EvictionThresholds = ts
+		cfg.EvictionPressureTransitionPeriod = o.EvictionPressureTransitionPeriod
+		cfg.EvictionMaxPodGracePeriod = time.Duration(o.EvictionMaxPodGracePeriod) * time.Second
+		cfg.EvictionMonitoringInterval = o.EvictionMonitoringInterval
+	}
 	s.kubelets = []*Kubelet{NewKubelet(cfg)}
 	if err := s.listen(); err != nil {
 		s.close()

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/spf13/pflag"
+
+	"kube5/kubelet/internal/eviction"
 )
 
 // Options are the kubelet's settings.
@@ -37,24 +39,35 @@ type Options struct {
 	// HollowNodes > 0 runs that many hollow kubelets (fake runtime) in this process, named
 	// <hostname>-0 ... for scale tests; their servers are not started.
 	HollowNodes int
+	// Eviction (upstream's flags): thresholds as "signal<quantity" lists, soft grace
+	// periods as "signal=duration"; see kubelet/internal/eviction.
+	EvictionHard, EvictionSoft, EvictionSoftGracePeriod string
+	EvictionPressureTransitionPeriod                    time.Duration
+	EvictionMaxPodGracePeriod                           int
+	// EvictionMonitoringInterval is not a flag (upstream's is fixed at 10s): tests
+	// shorten it.
+	EvictionMonitoringInterval time.Duration
 }
 
 // New returns the defaults.
 func New() *Options {
 	return &Options{
-		PodInfraContainerImage:    "kube5/pause:3.10",
-		DockerEndpoint:            "unix:///var/run/docker.sock",
-		MaxPods:                   110,
-		RootDir:                   "/var/lib/kubelet",
-		ContainerRuntime:          "docker",
-		Address:                   "0.0.0.0",
-		Port:                      10250,
-		ReadOnlyPort:              10255,
-		HealthzPort:               10248,
-		HealthzBindAddress:        "127.0.0.1",
-		NodeStatusUpdateFrequency: 10 * time.Second,
-		FileCheckFrequency:        20 * time.Second,
-		PodCIDRTimeout:            30 * time.Second,
+		PodInfraContainerImage:           "kube5/pause:3.10",
+		DockerEndpoint:                   "unix:///var/run/docker.sock",
+		MaxPods:                          110,
+		RootDir:                          "/var/lib/kubelet",
+		ContainerRuntime:                 "docker",
+		Address:                          "0.0.0.0",
+		Port:                             10250,
+		ReadOnlyPort:                     10255,
+		HealthzPort:                      10248,
+		HealthzBindAddress:               "127.0.0.1",
+		NodeStatusUpdateFrequency:        10 * time.Second,
+		FileCheckFrequency:               20 * time.Second,
+		PodCIDRTimeout:                   30 * time.Second,
+		EvictionHard:                     eviction.DefaultHard,
+		EvictionPressureTransitionPeriod: 5 * time.Minute,
+		EvictionMonitoringInterval:       10 * time.Second,
 	}
 }
 
@@ -78,7 +91,18 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.DurationVar(&o.FileCheckFrequency, "file-check-frequency", o.FileCheckFrequency, "How often --pod-manifest-path is re-read.")
 	fs.StringSliceVar(&o.ClusterDNS, "cluster-dns", o.ClusterDNS, "DNS servers for the pods (ClusterFirst).")
 	fs.DurationVar(&o.PodCIDRTimeout, "pod-cidr-timeout", o.PodCIDRTimeout, "How long pods wait for the node's podCIDR (kube-controller-manager --allocate-node-cidrs sets it) before they start on Docker's default bridge, reachable from this node only. 0: start at once.")
+	fs.StringVar(&o.EvictionHard, "eviction-hard", o.EvictionHard, "Hard eviction thresholds (e.g. memory.available<1Gi): when one is met, pods are evicted at once, one per 10s. Signals: memory.available, nodefs.available, nodefs.inodesFree, imagefs.available, imagefs.inodesFree, pid.available; quantities or percentages of capacity. Empty: no hard eviction.")
+	fs.StringVar(&o.EvictionSoft, "eviction-soft", o.EvictionSoft, "Soft eviction thresholds (e.g. memory.available<1.5Gi): they evict only once met for their --eviction-soft-grace-period.")
+	fs.StringVar(&o.EvictionSoftGracePeriod, "eviction-soft-grace-period", o.EvictionSoftGracePeriod, "Grace period of each soft threshold (e.g. memory.available=1m30s).")
+	fs.DurationVar(&o.EvictionPressureTransitionPeriod, "eviction-pressure-transition-period", o.EvictionPressureTransitionPeriod, "How long a pressure condition stays True after its threshold was last met.")
+	fs.IntVar(&o.EvictionMaxPodGracePeriod, "eviction-max-pod-grace-period", o.EvictionMaxPodGracePeriod, "Maximum grace period, in seconds, of pods evicted for a soft threshold (hard thresholds kill at once).")
 	fs.IntVar(&o.HollowNodes, "hollow-nodes", o.HollowNodes, "Run this many hollow kubelets (--container-runtime=fake) in one process, named <node>-<i>, for scale tests.")
+}
+
+// EvictionThresholds parses --eviction-hard, --eviction-soft and
+// --eviction-soft-grace-period.
+func (o *Options) EvictionThresholds() ([]eviction.Threshold, error) {
+	return eviction.ParseThresholds(o.EvictionHard, o.EvictionSoft, o.EvictionSoftGracePeriod)
 }
 
 // NodeName is --hostname-override or the hostname, lower-cased as upstream.
@@ -133,6 +157,15 @@ func (o *Options) Validate() []error {
 	}
 	if o.PodCIDRTimeout < 0 {
 		errs = append(errs, fmt.Errorf("--pod-cidr-timeout must not be negative"))
+	}
+	if _, err := o.EvictionThresholds(); err != nil {
+		errs = append(errs, err)
+	}
+	if o.EvictionPressureTransitionPeriod < 0 {
+		errs = append(errs, fmt.Errorf("--eviction-pressure-transition-period must not be negative"))
+	}
+	if o.EvictionMaxPodGracePeriod < 0 {
+		errs = append(errs, fmt.Errorf("--eviction-max-pod-grace-period must not be negative"))
 	}
 	if o.FileCheckFrequency <= 0 {
 		errs = append(errs, fmt.Errorf("--file-check-frequency must be positive"))

@@ -35,6 +35,12 @@ type Config struct {
 	LeaseDuration                                  int32
 	// OnPodCIDR is called whenever the node's podCIDR is seen (set or changed).
 	OnPodCIDR func(cidr string)
+	// Pressure says whether MemoryPressure, DiskPressure or PIDPressure is True (the
+	// eviction manager's verdict); nil: never.
+	Pressure func(condition string) bool
+	// MemoryReserved is subtracted from the memory capacity for allocatable: the hard
+	// memory.available eviction threshold, as upstream.
+	MemoryReserved int64
 }
 
 // Controller keeps the node registered and alive.
@@ -153,11 +159,20 @@ func (n *Controller) Status(ctx context.Context, old *corev1.NodeStatus) *corev1
 	for k, v := range capacity {
 		alloc[k] = proto.Clone(v).(*metav1.Quantity)
 	}
+	if r := n.cfg.MemoryReserved; r > 0 && r < m.MemoryBytes {
+		alloc["memory"] = metav1.NewQuantity(m.MemoryBytes-r, metav1.BinarySI)
+	}
 	now := metav1.Now()
+	pressure := func(typ, okReason, okMsg, badReason, badMsg string) *corev1.NodeCondition {
+		if n.cfg.Pressure != nil && n.cfg.Pressure(typ) {
+			return &corev1.NodeCondition{Type: typ, Status: "True", Reason: badReason, Message: badMsg}
+		}
+		return &corev1.NodeCondition{Type: typ, Status: "False", Reason: okReason, Message: okMsg}
+	}
 	conds := []*corev1.NodeCondition{
-		{Type: "MemoryPressure", Status: "False", Reason: "KubeletHasSufficientMemory", Message: "kubelet has sufficient memory available"},
-		{Type: "DiskPressure", Status: "False", Reason: "KubeletHasNoDiskPressure", Message: "kubelet has no disk pressure"},
-		{Type: "PIDPressure", Status: "False", Reason: "KubeletHasSufficientPID", Message: "kubelet has sufficient PID available"},
+		pressure("MemoryPressure", "KubeletHasSufficientMemory", "kubelet has sufficient memory available", "KubeletHasInsufficientMemory", "kubelet has insufficient memory available"),
+		pressure("DiskPressure", "KubeletHasNoDiskPressure", "kubelet has no disk pressure", "KubeletHasDiskPressure", "kubelet has disk pressure"),
+		pressure("PIDPressure", "KubeletHasSufficientPID", "kubelet has sufficient PID available", "KubeletHasInsufficientPID", "kubelet has insufficient PID available"),
 		{Type: "Ready", Status: ready, Reason: reason, Message: msg},
 	}
 	for _, c := range conds {

@@ -13,11 +13,13 @@ import (
 	"k8s.io/klog/v2"
 
 	corev1 "kube5/proto/api/core/v1"
+	"kube5/proto/events"
 	"kube5/proto/scheme"
 
 	"kube5/kubelet/internal/images"
 	"kube5/kubelet/internal/prober"
 	"kube5/kubelet/internal/runtime"
+	"kube5/kubelet/internal/status"
 )
 
 // Recorder records events (events.Recorder satisfies it).
@@ -61,6 +63,10 @@ type Config struct {
 	RelistPeriod time.Duration
 	// ResyncPeriod is how often a worker syncs without a reason (10s).
 	ResyncPeriod time.Duration
+	// Admit says whether a new pod may start on this node (nil: every pod may); a pod it
+	// rejects fails at once with the failure's reason, as upstream's admission handlers
+	// (the eviction manager rejects pods while the node is under pressure).
+	Admit func(pod *corev1.Pod) *status.Failure
 	// BackOff: the first restart delay (10s), its cap (5m), and how long a container must
 	// run for its back-off to reset (10m).
 	BackOffInitial, BackOffMax, BackOffReset time.Duration
@@ -207,8 +213,52 @@ func (m *Manager) UpdatePod(pod *corev1.Pod) {
 		return
 	}
 	w := m.newWorker(uid, pod)
+	// Only a pod that has not started here yet is admitted: a restarted kubelet adopts
+	// the pods it was running, pressure or not.
+	if p := pod.GetStatus().GetPhase(); m.cfg.Admit != nil && (p == "" || p == "Pending") {
+		if f := m.cfg.Admit(pod); f != nil {
+			klog.InfoS("Pod rejected at admission", "pod", klog.KObj(pod.GetMetadata()), "reason", f.Reason, "message", f.Message)
+			m.rec.Eventf(pod, events.Warning, f.Reason, "%s", f.Message)
+			w.failure = f
+		}
+	}
 	m.workers[uid] = w
 	m.startWorker(w)
+}
+
+// FailPod stops a running pod within grace and reports it Failed for f (the eviction
+// manager evicts through it). It says whether the pod was running here.
+func (m *Manager) FailPod(uid string, f *status.Failure, grace time.Duration) bool {
+	m.mu.Lock()
+	w, ok := m.workers[uid]
+	m.mu.Unlock()
+	if !ok {
+		return false
+	}
+	if pod, removed := w.snapshot(); pod == nil || removed {
+		return false
+	}
+	w.fail(f, grace)
+	return true
+}
+
+// ActivePods returns the pods that run or may still run here: not deleted, not failed
+// by the kubelet, not in a terminal phase (the eviction manager's candidates).
+func (m *Manager) ActivePods() []*corev1.Pod {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []*corev1.Pod
+	for _, w := range m.workers {
+		p, removed := w.snapshot()
+		if p == nil || removed || p.GetMetadata().GetDeletionTimestamp() != nil || w.currentFailure() != nil {
+			continue
+		}
+		if ph := p.GetStatus().GetPhase(); ph == "Succeeded" || ph == "Failed" {
+			continue
+		}
+		out = append(out, p)
+	}
+	return out
 }
 
 // RemovePod says the pod is gone from its source: its worker kills it and ends.

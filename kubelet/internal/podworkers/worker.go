@@ -41,6 +41,10 @@ type worker struct {
 	// by the new deadline.
 	killBy    time.Time
 	killMoved chan struct{}
+	// failure: the kubelet fails the pod (evicted, rejected at admission, past its
+	// activeDeadlineSeconds): its containers stop and it reports phase Failed; the pod
+	// object stays until someone deletes it, as upstream.
+	failure *status.Failure
 
 	orphan  *runtime.Container // an orphan's container, for its name and grace period
 	backoff map[string]*backoffEntry
@@ -125,6 +129,42 @@ func (w *worker) killDeadline(by time.Time) (time.Time, <-chan struct{}) {
 		by = w.killBy
 	}
 	return by, w.killMoved
+}
+
+// fail makes the pod fail for f, its containers stopping within grace. The first
+// failure wins: an evicted pod past its deadline stays evicted.
+func (w *worker) fail(f *status.Failure, grace time.Duration) {
+	w.mu.Lock()
+	if w.failure == nil {
+		w.failure = f
+	}
+	w.killByLocked(time.Now().Add(grace))
+	w.mu.Unlock()
+	w.poke()
+}
+
+func (w *worker) currentFailure() *status.Failure {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.failure
+}
+
+// deadlineFailure fails a pod past its activeDeadlineSeconds (counted from the status's
+// startTime, as upstream) and otherwise wakes the worker when the deadline comes.
+func (w *worker) deadlineFailure(pod *corev1.Pod) {
+	ads := pod.GetSpec().ActiveDeadlineSeconds
+	start := pod.GetStatus().GetStartTime()
+	if ads == nil || start.IsZero() {
+		return
+	}
+	deadline := start.AsTime().Add(time.Duration(*ads) * time.Second)
+	if time.Now().Before(deadline) {
+		w.wakeAt = minTime(w.wakeAt, deadline)
+		return
+	}
+	const msg = "Pod was active on the node longer than the specified deadline"
+	w.m.rec.Eventf(pod, events.Normal, "DeadlineExceeded", msg)
+	w.fail(&status.Failure{Reason: "DeadlineExceeded", Message: msg}, time.Duration(gracePeriod(pod))*time.Second)
 }
 
 func (w *worker) snapshot() (*corev1.Pod, bool) {
@@ -239,6 +279,21 @@ func (w *worker) sync(ctx context.Context) (done bool, err error) {
 	}
 	if pod == nil || removed || pod.GetMetadata().GetDeletionTimestamp() != nil {
 		return w.terminate(ctx, pod, removed, sandboxes, byName)
+	}
+	if p := pod.GetStatus().GetPhase(); p != "Succeeded" && p != "Failed" && w.currentFailure() == nil {
+		w.deadlineFailure(pod)
+	}
+	if w.currentFailure() != nil {
+		// Stopped like a deleted pod (preStop hooks, grace), but the object stays:
+		// status Failed tells its controller to replace it.
+		if err := w.stopPod(ctx, pod, time.Duration(gracePeriod(pod))*time.Second, sandboxes, byName); err != nil {
+			return false, err
+		}
+		if _, byName, err = w.view(ctx); err != nil {
+			return false, err
+		}
+		w.report(ctx, pod, nil, byName, true)
+		return false, nil
 	}
 	var sandbox *runtime.Container
 	if len(sandboxes) > 0 && sandboxes[0].State == runtime.StateRunning {
@@ -618,7 +673,7 @@ func (w *worker) report(ctx context.Context, pod *corev1.Pod, sandbox *runtime.C
 	st := status.Compute(status.Input{
 		Pod: pod, Sandbox: sandbox, Instances: byName, Waiting: w.waiting,
 		Ready: w.m.probes.Ready, Started: w.m.probes.Started, HostIP: w.m.cfg.NodeIP,
-		RuntimeType: w.m.rt.Type(), Now: time.Now(), Terminated: terminated,
+		RuntimeType: w.m.rt.Type(), Now: time.Now(), Terminated: terminated, Failure: w.currentFailure(),
 	})
 	w.m.sink.SetStatus(ctx, pod, st)
 }
@@ -636,44 +691,8 @@ func (w *worker) terminate(ctx context.Context, pod *corev1.Pod, removed bool, s
 	default:
 		grace = 30 * time.Second
 	}
-	w.mu.Lock()
-	w.killByLocked(time.Now().Add(grace)) // a retry after an error keeps the first deadline
-	w.mu.Unlock()
-	podIP := w.podIP
-	if len(sandboxes) > 0 && sandboxes[0].State == runtime.StateRunning && sandboxes[0].IP != "" {
-		podIP = sandboxes[0].IP
-	}
-	var wg sync.WaitGroup
-	errs := make(chan error, 64)
-	for _, insts := range byName {
-		for _, c := range insts {
-			if c.State != runtime.StateRunning {
-				continue
-			}
-			if pod != nil {
-				w.m.rec.Eventf(pod, events.Normal, "Killing", "Stopping container %s", c.ContainerName)
-			}
-			wg.Add(1)
-			go func(c *runtime.Container) {
-				defer wg.Done()
-				w.m.probes.Remove(c.ID)
-				if err := w.killContainer(ctx, pod, containerSpec(pod, c.ContainerName), c, podIP, grace); err != nil {
-					errs <- fmt.Errorf("stopping container %s: %w", c.ContainerName, err)
-				}
-			}(c)
-		}
-	}
-	wg.Wait()
-	close(errs)
-	if err := <-errs; err != nil {
+	if err := w.stopPod(ctx, pod, grace, sandboxes, byName); err != nil {
 		return false, err
-	}
-	for _, s := range sandboxes {
-		if s.State == runtime.StateRunning {
-			if err := w.m.rt.StopContainer(ctx, s.ID, 2*time.Second); err != nil {
-				return false, fmt.Errorf("stopping the pod sandbox: %w", err)
-			}
-		}
 	}
 	if pod != nil {
 		_, byName, err := w.view(ctx)
@@ -735,4 +754,49 @@ func (w *worker) deleteObject(ctx context.Context, pod *corev1.Pod) {
 		return
 	}
 	w.deleted = true
+}
+
+// stopPod stops the pod's app containers in parallel with the grace period (SIGTERM,
+// preStop hooks, then SIGKILL; a closer kill deadline wins), then its sandbox.
+func (w *worker) stopPod(ctx context.Context, pod *corev1.Pod, grace time.Duration, sandboxes []*runtime.Container, byName map[string][]*runtime.Container) error {
+	w.mu.Lock()
+	w.killByLocked(time.Now().Add(grace)) // a retry after an error keeps the first deadline
+	w.mu.Unlock()
+	podIP := w.podIP
+	if len(sandboxes) > 0 && sandboxes[0].State == runtime.StateRunning && sandboxes[0].IP != "" {
+		podIP = sandboxes[0].IP
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 64)
+	for _, insts := range byName {
+		for _, c := range insts {
+			if c.State != runtime.StateRunning {
+				continue
+			}
+			if pod != nil {
+				w.m.rec.Eventf(pod, events.Normal, "Killing", "Stopping container %s", c.ContainerName)
+			}
+			wg.Add(1)
+			go func(c *runtime.Container) {
+				defer wg.Done()
+				w.m.probes.Remove(c.ID)
+				if err := w.killContainer(ctx, pod, containerSpec(pod, c.ContainerName), c, podIP, grace); err != nil {
+					errs <- fmt.Errorf("stopping container %s: %w", c.ContainerName, err)
+				}
+			}(c)
+		}
+	}
+	wg.Wait()
+	close(errs)
+	if err := <-errs; err != nil {
+		return err
+	}
+	for _, s := range sandboxes {
+		if s.State == runtime.StateRunning {
+			if err := w.m.rt.StopContainer(ctx, s.ID, 2*time.Second); err != nil {
+				return fmt.Errorf("stopping the pod sandbox: %w", err)
+			}
+		}
+	}
+	return nil
 }

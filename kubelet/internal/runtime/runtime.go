@@ -212,6 +212,7 @@ type Stats struct {
 	CPUUsageNanos    uint64 // cumulative
 	MemoryUsageBytes uint64
 	MemoryWorkingSet uint64
+	PIDs             uint64 // processes (and threads) in the container
 }
 
 // ImageInfo is an image present on the node.

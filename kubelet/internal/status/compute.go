@@ -34,6 +34,17 @@ type Input struct {
 	Now            time.Time
 	// Terminated: the pod is done (deleted, or finished and will not restart).
 	Terminated bool
+	// Failure: the kubelet failed the pod itself (evicted, past its activeDeadlineSeconds,
+	// rejected at admission): phase Failed with this reason and message.
+	Failure *Failure
+}
+
+// Failure is why the kubelet failed a pod, as upstream reports it: Reason "Evicted" or
+// "DeadlineExceeded"; Disruption adds the DisruptionTarget condition (reason
+// TerminationByKubelet) that upstream sets on pods the kubelet evicts.
+type Failure struct {
+	Reason, Message string
+	Disruption      bool
 }
 
 // Compute returns the pod's new status. It keeps the old status's transition times and
@@ -98,6 +109,9 @@ func Compute(in Input) *corev1.PodStatus {
 	if initFailed {
 		st.Phase = "Failed"
 	}
+	if in.Failure != nil {
+		st.Phase = "Failed"
+	}
 	if p := old.GetPhase(); p == "Succeeded" || p == "Failed" {
 		st.Phase = p // terminal phases never change
 	}
@@ -154,8 +168,21 @@ func Compute(in Input) *corev1.PodStatus {
 			}
 		}
 	}
-	st.Conditions = conds
 	st.Message, st.Reason = old.GetMessage(), old.GetReason()
+	disruption := false // kept once set: the pod's final status says why it ended
+	for _, o := range old.GetConditions() {
+		if o.GetType() == "DisruptionTarget" {
+			conds, disruption = append(conds, o), true
+		}
+	}
+	if f := in.Failure; f != nil && old.GetPhase() != "Succeeded" && old.GetPhase() != "Failed" {
+		st.Reason, st.Message = f.Reason, f.Message
+		if f.Disruption && !disruption {
+			conds = append(conds, &corev1.PodCondition{Type: "DisruptionTarget", Status: "True", Reason: "TerminationByKubelet",
+				Message: f.Message, LastTransitionTime: metav1.NewTime(in.Now)})
+		}
+	}
+	st.Conditions = conds
 	return st
 }
 

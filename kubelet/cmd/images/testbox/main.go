@@ -11,6 +11,7 @@
 //	testbox wget URL                        GET URL, print the body
 //	testbox log -every 1s TEXT              print TEXT with a counter forever
 //	testbox stdin                           copy stdin to stdout (exec tests)
+//	testbox hog MIB                         hold MIB MiB of touched memory, then sleep (eviction tests)
 package main
 
 import (
@@ -56,6 +57,15 @@ func main() {
 			// A bare select{} would be a deadlock to the Go runtime, which exits.
 			time.Sleep(time.Hour)
 		}
+	case "hog":
+		if len(args) != 1 {
+			fail(fmt.Errorf("usage: testbox hog MIB"))
+		}
+		mib, err := strconv.Atoi(args[0])
+		if err != nil {
+			fail(err)
+		}
+		hog(mib)
 	case "sleep":
 		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 		defer stop()
@@ -194,4 +204,23 @@ func serve(port int, delay time.Duration) {
 func fail(err error) {
 	fmt.Fprintln(os.Stderr, "testbox:", err)
 	os.Exit(1)
+}
+
+// held keeps hog's memory reachable, so the garbage collector never frees it.
+var held [][]byte
+
+// hog allocates mib MiB and writes every page of it (untouched pages would cost no
+// memory), then sleeps until SIGTERM.
+func hog(mib int) {
+	for range mib {
+		b := make([]byte, 1<<20)
+		for i := 0; i < len(b); i += 4096 {
+			b[i] = 1
+		}
+		held = append(held, b)
+	}
+	fmt.Printf("hog: holding %d MiB\n", mib)
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
+	defer stop()
+	<-ctx.Done()
 }

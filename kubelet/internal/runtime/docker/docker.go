@@ -61,6 +61,16 @@ func (r *Runtime) Version(ctx context.Context) (string, error) {
 	return "docker://" + v.Version, nil
 }
 
+// DataRoot is Docker's data directory (its images and writable layers: the kubelet's
+// imagefs).
+func (r *Runtime) DataRoot(ctx context.Context) (string, error) {
+	info, err := r.c.Info(ctx)
+	if err != nil {
+		return "", err
+	}
+	return info.DockerRootDir, nil
+}
+
 // masqueradeOption is the bridge driver's switch for Docker's own masquerade rule
 // (POSTROUTING -s <subnet> ! -o <bridge> -j MASQUERADE). The pod network turns it off:
 // that rule would rewrite the source of every packet a pod sends to a pod on another
@@ -428,5 +438,5 @@ func (r *Runtime) Stats(ctx context.Context, id string) (*runtime.Stats, error) 
 			break
 		}
 	}
-	return &runtime.Stats{Time: s.Read, CPUUsageNanos: s.CPUStats.CPUUsage.TotalUsage, MemoryUsageBytes: s.MemoryStats.Usage, MemoryWorkingSet: ws}, nil
+	return &runtime.Stats{Time: s.Read, CPUUsageNanos: s.CPUStats.CPUUsage.TotalUsage, MemoryUsageBytes: s.MemoryStats.Usage, MemoryWorkingSet: ws, PIDs: s.PidsStats.Current}, nil
 }
