@@ -84,14 +84,24 @@ type env struct {
 
 func start(t *testing.T, rt *fake.Runtime, pods ...*corev1.Pod) *env {
 	t.Helper()
+	return startWith(t, rt, nil, pods...)
+}
+
+// startWith is start with the manager's config adjusted by tweak (nil: none).
+func startWith(t *testing.T, rt *fake.Runtime, tweak func(*Config), pods ...*corev1.Pod) *env {
+	t.Helper()
 	if rt == nil {
 		rt = fake.New()
 	}
 	_, _ = rt.EnsureNetwork(context.Background(), "10.244.7.0/24")
 	e := &env{t: t, rt: rt, sink: &sink{status: map[string]*corev1.PodStatus{}}, rec: &nopRecorder{}}
-	e.m = New(Config{NodeName: "n1", NodeIP: "192.0.2.10", PauseImage: "kube5/pause:3.10", RootDir: t.TempDir(),
+	cfg := Config{NodeName: "n1", NodeIP: "192.0.2.10", PauseImage: "kube5/pause:3.10", RootDir: t.TempDir(),
 		RelistPeriod: 20 * time.Millisecond, ResyncPeriod: 100 * time.Millisecond,
-		BackOffInitial: 300 * time.Millisecond, BackOffMax: 2 * time.Second, BackOffReset: time.Minute}, rt, e.rec, e.sink)
+		BackOffInitial: 300 * time.Millisecond, BackOffMax: 2 * time.Second, BackOffReset: time.Minute}
+	if tweak != nil {
+		tweak(&cfg)
+	}
+	e.m = New(cfg, rt, e.rec, e.sink)
 	// The pods the sources know at start come before SetSynced, as in the kubelet.
 	for _, p := range pods {
 		e.m.UpdatePod(p)
