@@ -283,7 +283,9 @@ func (m *Manager) Admit(p *corev1.Pod) *status.Failure {
 func toleratesMemoryPressure(p *corev1.Pod) bool {
 	for _, t := range p.GetSpec().GetTolerations() {
 		keyOK := t.GetKey() == "node.kubernetes.io/memory-pressure" || t.GetKey() == "" && t.GetOperator() == "Exists"
-		if keyOK && (t.GetEffect() == "" || t.GetEffect() == "NoSchedule") {
+		// The taint has no value: Equal (the default operator) tolerates it only without one.
+		opOK := t.GetOperator() == "Exists" || (t.GetOperator() == "" || t.GetOperator() == "Equal") && t.GetValue() == ""
+		if keyOK && opOK && (t.GetEffect() == "" || t.GetEffect() == "NoSchedule") {
 			return true
 		}
 	}

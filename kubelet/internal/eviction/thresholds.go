@@ -133,7 +133,7 @@ func parseList(flag, v string, hard bool) ([]Threshold, error) {
 		t := Threshold{Signal: sig, Hard: hard, raw: e}
 		if p, isPct := strings.CutSuffix(q, "%"); isPct {
 			f, err := strconv.ParseFloat(p, 64)
-			if err != nil || f <= 0 || f > 100 {
+			if err != nil || !(f > 0 && f <= 100) { // also NaN
 				return nil, fmt.Errorf("%s: %q: the percentage must be in (0%%, 100%%]", flag, e)
 			}
 			t.Percentage = f / 100
