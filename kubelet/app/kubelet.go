@@ -109,6 +109,15 @@ func NewKubelet(cfg KubeletConfig) *Kubelet {
 			Pods:  func() []*corev1.Pod { return k.workers.ActivePods() },
 			Usage: eviction.RuntimeUsage(cfg.Runtime, cfg.RootDir),
 			Evict: func(uid string, f *status.Failure, grace time.Duration) bool { return k.workers.FailPod(uid, f, grace) },
+			Stopped: func(ctx context.Context, uid string) bool {
+				list, err := cfg.Runtime.ListContainers(ctx, uid)
+				for _, c := range list {
+					if c.State == runtime.StateRunning {
+						return false
+					}
+				}
+				return err == nil
+			},
 		})
 		wcfg.Admit = k.eviction.Admit
 	}

@@ -60,7 +60,12 @@ type Config struct {
 	// Usage reports the pods' usage (read only when a pod must be chosen).
 	Usage func(ctx context.Context, pods []*corev1.Pod) map[string]PodUsage
 	// Evict stops a pod within grace and reports it Failed for f; false: it is gone.
-	Evict    func(uid string, f *status.Failure, grace time.Duration) bool
+	Evict func(uid string, f *status.Failure, grace time.Duration) bool
+	// Stopped says whether an evicted pod's containers have all stopped (nil: do not
+	// wait). Before the next round the manager waits for it, up to 30s, as upstream's:
+	// the memory of a pod being killed is not free yet, and counting it again would
+	// evict a second pod for the same shortage.
+	Stopped  func(ctx context.Context, uid string) bool
 	Recorder Recorder
 	Now      func() time.Time
 }
@@ -126,13 +131,34 @@ func (m *Manager) Run(ctx context.Context) {
 	t := time.NewTicker(m.cfg.MonitoringInterval)
 	defer t.Stop()
 	for {
-		m.Synchronize(ctx)
+		if p := m.Synchronize(ctx); p != nil && m.cfg.Stopped != nil {
+			m.waitStopped(ctx, p)
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
 		}
 	}
+}
+
+// podCleanupTimeout bounds the wait for an evicted pod to stop (upstream's is 30s).
+const podCleanupTimeout = 30 * time.Second
+
+func (m *Manager) waitStopped(ctx context.Context, p *corev1.Pod) {
+	ctx, cancel := context.WithTimeout(ctx, podCleanupTimeout)
+	defer cancel()
+	t := time.NewTicker(200 * time.Millisecond)
+	defer t.Stop()
+	for !m.cfg.Stopped(ctx, p.GetMetadata().GetUid()) {
+		select {
+		case <-ctx.Done():
+			klog.InfoS("Eviction manager: the evicted pod has not stopped yet; going on", "pod", klog.KObj(p.GetMetadata()), "waited", podCleanupTimeout)
+			return
+		case <-t.C:
+		}
+	}
+	klog.V(2).InfoS("Eviction manager: the evicted pod stopped", "pod", klog.KObj(p.GetMetadata()))
 }
 
 // Pressure says whether the node condition p is True.

@@ -114,6 +114,12 @@ type kubelet struct {
 // a manifest directory. Cleanup stops it, then removes its containers and networks.
 func startKubelet(t *testing.T, api *apiservertest.Server, name, rootDir, manifests string) *kubelet {
 	t.Helper()
+	return startKubeletWith(t, api, name, rootDir, manifests, nil)
+}
+
+// startKubeletWith is startKubelet with the options adjusted by tweak (nil: none).
+func startKubeletWith(t *testing.T, api *apiservertest.Server, name, rootDir, manifests string, tweak func(*options.Options)) *kubelet {
+	t.Helper()
 	o := options.New()
 	o.HostnameOverride = name
 	o.RootDir = rootDir
@@ -135,6 +141,9 @@ func startKubelet(t *testing.T, api *apiservertest.Server, name, rootDir, manife
 			t.Fatal(err)
 		}
 		o.Kubeconfig = path
+	}
+	if tweak != nil {
+		tweak(o)
 	}
 	if errs := o.Validate(); len(errs) > 0 {
 		t.Fatal(errs)
