@@ -142,7 +142,7 @@ func NewAPI(ctx context.Context, cli *clientv3.Client, cfg APIConfig) (*API, err
 			e.Subresources = append(e.Subresources, "scale")
 		}
 		if key == "/pods" {
-			e.Subresources = append(e.Subresources, "binding")
+			e.Subresources = append(e.Subresources, "binding", "eviction")
 			podStore = store
 		}
 		entries = append(entries, e)

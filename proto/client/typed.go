@@ -5,6 +5,7 @@ import (
 	batchv1 "kube5/proto/api/batch/v1"
 	coordinationv1 "kube5/proto/api/coordination/v1"
 	corev1 "kube5/proto/api/core/v1"
+	policyv1 "kube5/proto/api/policy/v1"
 )
 
 // Shorthands for the built-in resources, as client-go's CoreV1().Pods(ns) and friends.
@@ -77,6 +78,11 @@ func (c *Clientset) ReplicaSets(namespace string) *Resource[*appsv1.ReplicaSet] 
 // Jobs accesses batch/v1 jobs in namespace.
 func (c *Clientset) Jobs(namespace string) *Resource[*batchv1.Job] {
 	return For[*batchv1.Job](c, namespace)
+}
+
+// PodDisruptionBudgets accesses policy/v1 pod disruption budgets in namespace.
+func (c *Clientset) PodDisruptionBudgets(namespace string) *Resource[*policyv1.PodDisruptionBudget] {
+	return For[*policyv1.PodDisruptionBudget](c, namespace)
 }
 
 // Leases accesses coordination.k8s.io/v1 leases in namespace.

@@ -6,6 +6,7 @@ import (
 	batchv1 "kube5/proto/api/batch/v1"
 	coordinationv1 "kube5/proto/api/coordination/v1"
 	corev1 "kube5/proto/api/core/v1"
+	policyv1 "kube5/proto/api/policy/v1"
 )
 
 // builtin lists the served resources, in the order of design.md §2. A new resource is one
@@ -46,7 +47,11 @@ func builtin() []*Resource {
 			New: func() Object { return &batchv1.Job{} }},
 		{Group: "coordination.k8s.io", Version: "v1", Resource: "leases", Singular: "lease", Kind: "Lease", Namespaced: true,
 			New: func() Object { return &coordinationv1.Lease{} }},
+		{Group: "policy", Version: "v1", Resource: "poddisruptionbudgets", Singular: "poddisruptionbudget", Kind: "PodDisruptionBudget", ShortNames: []string{"pdb"}, Namespaced: true,
+			New: func() Object { return &policyv1.PodDisruptionBudget{} }},
 		{Group: "autoscaling", Version: "v1", Kind: "Scale", Namespaced: true,
 			New: func() Object { return &autoscalingv1.Scale{} }},
+		{Group: "policy", Version: "v1", Kind: "Eviction", Namespaced: true,
+			New: func() Object { return &policyv1.Eviction{} }},
 	}
 }

@@ -15,6 +15,8 @@ import (
 
 	"kube5/apiserver/internal/metrics"
 	"kube5/apiserver/internal/registry"
+	"kube5/apiserver/internal/registry/poddisruptionbudget"
+	policyv1 "kube5/proto/api/policy/v1"
 	rpcv1 "kube5/proto/api/rpc/v1"
 	"kube5/proto/apierrors"
 	"kube5/proto/scheme"
@@ -105,6 +107,18 @@ func (s *Service) Create(ctx context.Context, req *rpcv1.CreateRequest) (*rpcv1.
 				return err
 			}
 			if err := b.Bind(ctx, ns, req.GetName(), obj, req.GetDryRun()); err != nil {
+				return err
+			}
+			resp = &rpcv1.ObjectResponse{}
+			return nil
+		}
+		if req.GetSubresource() == "eviction" && e.HasSubresource("eviction") {
+			res, _ := scheme.ByKind("policy/v1", "Eviction")
+			obj, err := decode(res, req.GetObject())
+			if err != nil {
+				return err
+			}
+			if err := poddisruptionbudget.Evict(ctx, s.table, ns, req.GetName(), obj.(*policyv1.Eviction), req.GetDryRun()); err != nil {
 				return err
 			}
 			resp = &rpcv1.ObjectResponse{}

@@ -15,7 +15,9 @@ import (
 
 	"kube5/apiserver/internal/metrics"
 	"kube5/apiserver/internal/registry"
+	"kube5/apiserver/internal/registry/poddisruptionbudget"
 	metav1 "kube5/proto/api/meta/v1"
+	policyv1 "kube5/proto/api/policy/v1"
 	rpcv1 "kube5/proto/api/rpc/v1"
 	"kube5/proto/apierrors"
 	"kube5/proto/codec"
@@ -260,6 +262,8 @@ func (h *Handler) create(w http.ResponseWriter, r *http.Request, ri requestInfo)
 	switch {
 	case ri.Subresource == "binding" || (ri.Resource == "bindings" && ri.Name == ""):
 		return h.bind(w, r, ri)
+	case ri.Subresource == "eviction" && ri.Resource == "pods" && ri.Group == "":
+		return h.evict(w, r, ri)
 	case ri.Subresource == "exec" && ri.Resource == "pods" && ri.Group == "":
 		return h.podExec(w, r, ri)
 	case ri.Subresource == "portforward" && ri.Resource == "pods" && ri.Group == "":
@@ -300,6 +304,23 @@ func (h *Handler) bind(w http.ResponseWriter, r *http.Request, ri requestInfo) e
 		name = obj.GetMetadata().GetName()
 	}
 	if err := binder.Bind(r.Context(), ri.Namespace, name, obj, dryRun(r)); err != nil {
+		return err
+	}
+	return writeStatus(w, http.StatusCreated, &metav1.Status{Kind: "Status", ApiVersion: "v1", Status: "Success", Code: http.StatusCreated})
+}
+
+// evict serves POST pods/{name}/eviction (policy/v1 Eviction body): the pod is deleted
+// when its disruption budget allows it, else 429 (see poddisruptionbudget.Evict).
+func (h *Handler) evict(w http.ResponseWriter, r *http.Request, ri requestInfo) error {
+	res, _ := scheme.ByKind("policy/v1", "Eviction")
+	obj, err := readObject(r, res, nil)
+	if err != nil {
+		return err
+	}
+	if n := obj.GetMetadata().GetName(); n != "" && n != ri.Name {
+		return apierrors.NewBadRequest(fmt.Sprintf("name in URL does not match name in Eviction object: %s != %s", ri.Name, n))
+	}
+	if err := poddisruptionbudget.Evict(r.Context(), h.table, ri.Namespace, ri.Name, obj.(*policyv1.Eviction), dryRun(r)); err != nil {
 		return err
 	}
 	return writeStatus(w, http.StatusCreated, &metav1.Status{Kind: "Status", ApiVersion: "v1", Status: "Success", Code: http.StatusCreated})

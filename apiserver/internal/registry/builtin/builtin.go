@@ -14,6 +14,7 @@ import (
 	"kube5/apiserver/internal/registry/namespace"
 	"kube5/apiserver/internal/registry/node"
 	"kube5/apiserver/internal/registry/pod"
+	"kube5/apiserver/internal/registry/poddisruptionbudget"
 	"kube5/apiserver/internal/registry/replicaset"
 	"kube5/apiserver/internal/registry/replicationcontroller"
 	"kube5/apiserver/internal/registry/secret"
@@ -26,20 +27,21 @@ import (
 // caller may change its copy (wrap a strategy with hooks) freely.
 func Strategies() map[string]registry.Strategy {
 	return map[string]registry.Strategy{
-		"/pods":                      pod.Strategy,
-		"/services":                  service.Strategy,
-		"/endpoints":                 endpoints.Strategy,
-		"/nodes":                     node.Strategy,
-		"/namespaces":                namespace.Strategy,
-		"/serviceaccounts":           serviceaccount.Strategy,
-		"/replicationcontrollers":    replicationcontroller.Strategy,
-		"/events":                    event.Strategy,
-		"/configmaps":                configmap.Strategy,
-		"/secrets":                   secret.Strategy,
-		"/componentstatuses":         componentstatus.Strategy,
-		"apps/deployments":           deployment.Strategy,
-		"apps/replicasets":           replicaset.Strategy,
-		"batch/jobs":                 job.Strategy,
-		"coordination.k8s.io/leases": lease.Strategy,
+		"/pods":                       pod.Strategy,
+		"/services":                   service.Strategy,
+		"/endpoints":                  endpoints.Strategy,
+		"/nodes":                      node.Strategy,
+		"/namespaces":                 namespace.Strategy,
+		"/serviceaccounts":            serviceaccount.Strategy,
+		"/replicationcontrollers":     replicationcontroller.Strategy,
+		"/events":                     event.Strategy,
+		"/configmaps":                 configmap.Strategy,
+		"/secrets":                    secret.Strategy,
+		"/componentstatuses":          componentstatus.Strategy,
+		"apps/deployments":            deployment.Strategy,
+		"apps/replicasets":            replicaset.Strategy,
+		"batch/jobs":                  job.Strategy,
+		"coordination.k8s.io/leases":  lease.Strategy,
+		"policy/poddisruptionbudgets": poddisruptionbudget.Strategy,
 	}
 }
