@@ -84,6 +84,8 @@ var alwaysEmit = map[protoreflect.FullName]map[string]bool{
 	"kube5.core.v1.ContainerStatus":             {"name": true, "ready": true, "restartCount": true, "image": true, "imageID": true},
 	"kube5.core.v1.ContainerStateTerminated":    {"exitCode": true},
 	"kube5.core.v1.EndpointPort":                {"port": true},
+	"kube5.policy.v1.PodDisruptionBudgetStatus": {"disruptionsAllowed": true, "currentHealthy": true, "desiredHealthy": true, "expectedPods": true},
+	"kube5.policy.v1.Condition":                 {"type": true, "status": true, "reason": true, "message": true},
 	"kube5.core.v1.NodeSystemInfo": {"machineID": true, "systemUUID": true, "bootID": true, "kernelVersion": true, "osImage": true,
 		"containerRuntimeVersion": true, "kubeletVersion": true, "kubeProxyVersion": true, "operatingSystem": true, "architecture": true},
 }
