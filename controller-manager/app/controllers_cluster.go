@@ -2,6 +2,7 @@ package app
 
 import (
 	"kube5/controller-manager/internal/controller"
+	"kube5/controller-manager/internal/controller/disruption"
 	"kube5/controller-manager/internal/controller/endpoints"
 	"kube5/controller-manager/internal/controller/garbagecollector"
 	"kube5/controller-manager/internal/controller/job"
@@ -16,6 +17,7 @@ import (
 // clusterControllers are the controllers of the cluster's plumbing, by upstream's
 // --controllers names.
 var clusterControllers = map[string]controller.Constructor{
+	"disruption":         disruption.New,
 	"endpoint":           endpoints.New,
 	"garbagecollector":   garbagecollector.New,
 	"job":                job.New,
