@@ -1,5 +1,6 @@
 // Package create implements kubectl create (from files and its generators: deployment,
-// namespace, service, job, configmap, secret, serviceaccount) and kubectl run.
+// namespace, service, job, configmap, secret, serviceaccount, poddisruptionbudget) and
+// kubectl run.
 package create
 
 import (
@@ -27,6 +28,9 @@ type common struct {
 	dryRun     string
 	saveConfig bool
 	validate   string
+	// failedTo, when set, prefixes the server's refusal as upstream does for some
+	// generators ("failed to create poddisruptionbudgets: ...").
+	failedTo string
 }
 
 func (c *common) addFlags(cmd *cobra.Command) {
@@ -87,6 +91,9 @@ func (c *common) submit(ctx context.Context, f *connection.Flags, s connection.S
 		return err
 	}
 	out, err := resource.Create(ctx, cs, res, obj, c.strict())
+	if err != nil && c.failedTo != "" {
+		return fmt.Errorf("%s: %v", c.failedTo, err)
+	}
 	if err != nil {
 		return err
 	}
@@ -139,7 +146,7 @@ func NewCommand(f *connection.Flags, s connection.Streams) *cobra.Command {
 	cmd.Flags().BoolVarP(&files.Recursive, "recursive", "R", false, "Process the directory used in -f, --filename recursively.")
 	cmd.AddCommand(
 		deploymentCmd(f, s), namespaceCmd(f, s), serviceCmd(f, s), jobCmd(f, s),
-		configMapCmd(f, s), secretCmd(f, s), serviceAccountCmd(f, s),
+		configMapCmd(f, s), secretCmd(f, s), serviceAccountCmd(f, s), pdbCmd(f, s),
 	)
 	return cmd
 }

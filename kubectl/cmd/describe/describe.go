@@ -169,6 +169,8 @@ func Describe(ctx context.Context, cs *client.Clientset, out io.Writer, res *sch
 		describeServiceAccount(w, obj)
 	case "Endpoints":
 		describeEndpoints(w, obj)
+	case "PodDisruptionBudget":
+		describePodDisruptionBudget(w, obj)
 	default:
 		describeGeneric(w, obj)
 	}

@@ -313,22 +313,46 @@ func selectorOf(m map[string]string) string {
 	return strings.Join(parts, ",")
 }
 
+// labelSelectorString is upstream's metav1.FormatLabelSelector: the requirements sorted
+// by key, "k=v", "k in (a,b)", "k notin (a)", "k" (exists), "!k" (does not exist).
 func labelSelectorString(sel map[string]any) string {
-	ml := u.StringMap(sel, "matchLabels")
-	s := selectorOf(ml)
+	type req struct{ key, text string }
+	var reqs []req
+	for k, v := range u.StringMap(sel, "matchLabels") {
+		reqs = append(reqs, req{k, k + "=" + v})
+	}
 	for _, e := range u.Maps(sel, "matchExpressions") {
+		key := u.String(e, "key")
 		var vals []string
 		for _, v := range u.Slice(e, "values") {
 			vals = append(vals, u.Scalar(v))
 		}
-		expr := fmt.Sprintf("%s %s (%s)", u.String(e, "key"), strings.ToLower(u.String(e, "operator")), strings.Join(vals, ","))
-		if s == "<none>" {
-			s = expr
-		} else {
-			s += "," + expr
+		sort.Strings(vals)
+		var text string
+		switch op := u.String(e, "operator"); op {
+		case "Exists":
+			text = key
+		case "DoesNotExist":
+			text = "!" + key
+		default:
+			text = fmt.Sprintf("%s %s (%s)", key, strings.ToLower(op), strings.Join(vals, ","))
 		}
+		reqs = append(reqs, req{key, text})
 	}
-	return s
+	if len(reqs) == 0 {
+		return "<none>"
+	}
+	sort.SliceStable(reqs, func(i, j int) bool {
+		if reqs[i].key != reqs[j].key {
+			return reqs[i].key < reqs[j].key
+		}
+		return reqs[i].text < reqs[j].text
+	})
+	parts := make([]string, len(reqs))
+	for i, r := range reqs {
+		parts[i] = r.text
+	}
+	return strings.Join(parts, ",")
 }
 
 func describeNode(ctx context.Context, cs *client.Clientset, w writer, node map[string]any) {
@@ -682,4 +706,24 @@ func capIndexesListOrNone(indexes string, softLimit int) string {
 		return indexes
 	}
 	return indexes[:ix+1] + "..."
+}
+
+// describePodDisruptionBudget is upstream's describePodDisruptionBudgetV1.
+func describePodDisruptionBudget(w writer, pdb map[string]any) {
+	w.meta(pdb, true)
+	if v, ok := u.Nested(pdb, "spec", "minAvailable"); ok && v != nil {
+		w.line(0, "Min available:\t%s", u.Scalar(v))
+	} else if v, ok := u.Nested(pdb, "spec", "maxUnavailable"); ok && v != nil {
+		w.line(0, "Max unavailable:\t%s", u.Scalar(v))
+	}
+	if sel := u.Map(pdb, "spec", "selector"); sel != nil {
+		w.line(0, "Selector:\t%s", labelSelectorString(sel))
+	} else {
+		w.line(0, "Selector:\t<unset>")
+	}
+	w.line(0, "Status:")
+	w.line(2, "Allowed disruptions:\t%d", u.Int(pdb, "status", "disruptionsAllowed"))
+	w.line(2, "Current:\t%d", u.Int(pdb, "status", "currentHealthy"))
+	w.line(2, "Desired:\t%d", u.Int(pdb, "status", "desiredHealthy"))
+	w.line(2, "Total:\t%d", u.Int(pdb, "status", "expectedPods"))
 }

@@ -39,3 +39,26 @@ func TestDescribeIndexedJob(t *testing.T) {
 		}
 	}
 }
+
+func TestLabelSelectorString(t *testing.T) {
+	for _, tc := range []struct {
+		sel  map[string]any
+		want string
+	}{
+		{nil, "<none>"},
+		{map[string]any{"matchLabels": map[string]any{"tier": "front", "app": "web"}}, "app=web,tier=front"},
+		{map[string]any{
+			"matchLabels": map[string]any{"b": "1"},
+			"matchExpressions": []any{
+				map[string]any{"key": "c", "operator": "NotIn", "values": []any{"y", "x"}},
+				map[string]any{"key": "a", "operator": "In", "values": []any{"p"}},
+				map[string]any{"key": "d", "operator": "Exists"},
+				map[string]any{"key": "e", "operator": "DoesNotExist"},
+			},
+		}, "a in (p),b=1,c notin (x,y),d,!e"},
+	} {
+		if got := labelSelectorString(tc.sel); got != tc.want {
+			t.Errorf("labelSelectorString(%v) = %q, want %q", tc.sel, got, tc.want)
+		}
+	}
+}

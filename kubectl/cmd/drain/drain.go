@@ -1,12 +1,17 @@
 // Package drain implements kubectl cordon, uncordon and drain. Drain cordons the node,
-// then deletes its pods (kube5 serves no eviction subresource, so this is a deletion
-// honouring the pods' grace periods) and waits for them to be gone.
+// then evicts its pods through the pods/eviction subresource, so their disruption
+// budgets are honoured (or, with --disable-eviction, deletes them), and waits for them
+// to be gone.
 package drain
 
 import (
 	"context"
 	"fmt"
+	"io"
+	"os"
+	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -16,6 +21,7 @@ import (
 	"kube5/kubectl/internal/resource"
 	u "kube5/kubectl/internal/unstructured"
 	metav1 "kube5/proto/api/meta/v1"
+	policyv1 "kube5/proto/api/policy/v1"
 	"kube5/proto/apierrors"
 	"kube5/proto/client"
 	"kube5/proto/scheme"
@@ -207,8 +213,16 @@ func (o *drainOptions) run(ctx context.Context, f *connection.Flags, s connectio
 		g := o.grace
 		opts.GracePeriodSeconds = &g
 	}
+	if o.disableEviction {
+		return o.deletePods(ctx, cs, s, node, victims, opts)
+	}
+	return o.evictPods(ctx, cs, s, node, victims, opts)
+}
+
+// deletePods is drain with --disable-eviction: every pod deleted at once (no budget
+// consulted), then waited for, as upstream's deletePods ("pod/NAME deleted").
+func (o *drainOptions) deletePods(ctx context.Context, cs *client.Clientset, s connection.Streams, node string, victims []map[string]any, opts *metav1.DeleteOptions) error {
 	for _, p := range victims {
-		fmt.Fprintf(s.Out, "evicting pod %s/%s\n", u.Namespace(p), u.Name(p))
 		err := cs.Pods(u.Namespace(p)).Delete(ctx, u.Name(p), opts)
 		if err != nil && !apierrors.IsNotFound(err) {
 			return err
@@ -222,10 +236,152 @@ func (o *drainOptions) run(ctx context.Context, f *connection.Flags, s connectio
 		if err := waitPodGone(ctx, cs, p, deadline); err != nil {
 			return err
 		}
-		fmt.Fprintf(s.Out, "pod/%s evicted\n", u.Name(p))
+		fmt.Fprintf(s.Out, "pod/%s deleted\n", u.Name(p))
 	}
 	fmt.Fprintf(s.Out, "node/%s drained\n", node)
 	return nil
+}
+
+// EvictionRetryInterval is how long drain waits before asking again to evict a pod its
+// disruption budget protects (upstream: 5s). The environment variable
+// KUBE5_DRAIN_EVICTION_RETRY (a Go duration) overrides it, so tests need not wait 5s.
+var EvictionRetryInterval = 5 * time.Second
+
+func evictionRetryInterval() time.Duration {
+	if v := os.Getenv("KUBE5_DRAIN_EVICTION_RETRY"); v != "" {
+		if d, err := time.ParseDuration(v); err == nil && d > 0 {
+			return d
+		}
+	}
+	return EvictionRetryInterval
+}
+
+// syncWriter serialises the lines the concurrent evictions print.
+type syncWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (s *syncWriter) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.w.Write(p)
+}
+
+// evictPods is upstream's evictPods: each pod is evicted in its own goroutine through
+// pods/eviction (deleteOptions carry --grace-period), an eviction the disruption budget
+// refuses (429) is retried every EvictionRetryInterval until it is admitted or --timeout
+// runs out, and each evicted pod is waited for until it is gone ("pod/NAME evicted").
+func (o *drainOptions) evictPods(ctx context.Context, cs *client.Clientset, s connection.Streams, node string, victims []map[string]any, opts *metav1.DeleteOptions) error {
+	out := &syncWriter{w: s.Out}
+	errOut := &syncWriter{w: s.ErrOut}
+	if o.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, o.timeout)
+		defer cancel()
+	}
+	// stopped is why the drain's context ended: upstream's words for --timeout.
+	stopped := func(err error) error {
+		if o.timeout > 0 && ctx.Err() == context.DeadlineExceeded {
+			return fmt.Errorf("global timeout reached: %v", o.timeout)
+		}
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		return err
+	}
+	retry := evictionRetryInterval()
+	results := make(chan error, len(victims))
+	for _, p := range victims {
+		go func(p map[string]any) {
+			ns, name := u.Namespace(p), u.Name(p)
+			for {
+				fmt.Fprintf(out, "evicting pod %s/%s\n", ns, name)
+				if ctx.Err() != nil {
+					results <- fmt.Errorf("error when evicting pods/%q -n %q: %v", name, ns, stopped(nil))
+					return
+				}
+				ev := &policyv1.Eviction{Metadata: &metav1.ObjectMeta{Name: name, Namespace: ns}, DeleteOptions: opts}
+				err := cs.Pods(ns).CreateSubresource(ctx, name, "eviction", ev, nil)
+				if err == nil {
+					break
+				}
+				if apierrors.IsNotFound(err) {
+					results <- nil
+					return
+				}
+				if !apierrors.IsTooManyRequests(err) {
+					results <- fmt.Errorf("error when evicting pods/%q -n %q: %v", name, ns, stopped(err))
+					return
+				}
+				fmt.Fprintf(errOut, "error when evicting pods/%q -n %q (will retry after %v): %v\n", name, ns, retry, err)
+				select {
+				case <-ctx.Done():
+				case <-time.After(retry):
+				}
+			}
+			if err := waitPodGone(ctx, cs, p, time.Time{}); err != nil {
+				results <- fmt.Errorf("error when waiting for pod %q in namespace %q to terminate: %v", name, ns, stopped(err))
+				return
+			}
+			fmt.Fprintf(out, "pod/%s evicted\n", name)
+			results <- nil
+		}(p)
+	}
+	var errs []string
+	for range victims {
+		if err := <-results; err != nil {
+			errs = append(errs, err.Error())
+		}
+	}
+	if len(errs) == 0 {
+		fmt.Fprintf(s.Out, "node/%s drained\n", node)
+		return nil
+	}
+	sort.Strings(errs)
+	msg := errs[0]
+	if len(errs) > 1 {
+		msg = "[" + strings.Join(errs, ", ") + "]"
+	}
+	// As upstream: the pods still on the node, then the node that is not drained.
+	var b strings.Builder
+	if pending := o.pendingPods(cs, node); len(pending) > 0 {
+		fmt.Fprintf(&b, "There are pending pods in node %q when an error occurred: %s\n", node, msg)
+		for _, name := range pending {
+			fmt.Fprintf(&b, "pod/%s\n", name)
+		}
+	}
+	fmt.Fprintf(&b, "error: unable to drain node %q due to error: %s, continuing command...\n", node, msg)
+	fmt.Fprintf(&b, "There are pending nodes to be drained:\n %s\n", node)
+	b.WriteString("error: " + msg)
+	return &connection.ExitError{Code: 1, Msg: b.String()}
+}
+
+// pendingPods names the pods drain would still remove from node (a fresh context: the
+// drain's own may have timed out).
+func (o *drainOptions) pendingPods(cs *client.Clientset, node string) []string {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	pods, err := cs.Pods("").List(ctx, client.ListOptions{FieldSelector: "spec.nodeName=" + node, LabelSelector: o.podSelector})
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, p := range pods.Items {
+		if _, mirror := p.GetMetadata().GetAnnotations()["kubernetes.io/config.mirror"]; mirror {
+			continue
+		}
+		daemon := false
+		for _, r := range p.GetMetadata().GetOwnerReferences() {
+			if r.GetController() && r.GetKind() == "DaemonSet" {
+				daemon = true
+			}
+		}
+		if !daemon {
+			names = append(names, p.GetMetadata().GetName())
+		}
+	}
+	return names
 }
 
 func waitPodGone(ctx context.Context, cs *client.Clientset, p map[string]any, deadline time.Time) error {

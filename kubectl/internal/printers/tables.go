@@ -112,6 +112,13 @@ var tables = map[string]table{
 		wide:    []string{"CONTAINERS", "IMAGES", "SELECTOR"},
 		row:     jobRow,
 	},
+	"PodDisruptionBudget": {
+		columns: []string{"MIN AVAILABLE", "MAX UNAVAILABLE", "ALLOWED DISRUPTIONS", "AGE"},
+		row: func(o map[string]any, _ bool) []string {
+			return []string{intOrStringOrNA(o, "spec", "minAvailable"), intOrStringOrNA(o, "spec", "maxUnavailable"),
+				fmt.Sprint(u.Int(o, "status", "disruptionsAllowed")), age(o)}
+		},
+	},
 	"Lease": {
 		columns: []string{"HOLDER", "AGE"},
 		row: func(o map[string]any, _ bool) []string {
@@ -154,6 +161,15 @@ func tableFor(kind string) table {
 }
 
 func age(o map[string]any) string { return Age(u.Time(o, "metadata", "creationTimestamp")) }
+
+// intOrStringOrNA prints an int-or-string field, or N/A when it is unset (upstream's
+// PodDisruptionBudget columns).
+func intOrStringOrNA(o map[string]any, path ...string) string {
+	if v, ok := u.Nested(o, path...); ok && v != nil {
+		return u.Scalar(v)
+	}
+	return "N/A"
+}
 
 func none(s string) string {
 	if s == "" {
