@@ -72,7 +72,13 @@ wait_for 60 "kube-apiserver" curl -sf http://127.0.0.1:8080/readyz
 start kube-controller-manager --master=http://127.0.0.1:8080
 start kube-scheduler --master=http://127.0.0.1:8080
 say "Starting the node"
-start kubelet --kubeconfig="$KUBECONFIG" --root-dir="$dir/kubelet" --hostname-override="$node"
+# Eviction thresholds as upstream's local-up-cluster.sh takes them: EVICTION_HARD,
+# EVICTION_SOFT (with EVICTION_SOFT_GRACE_PERIOD). On a machine whose disk is over 85%
+# full the default imagefs.available<15% puts the node under DiskPressure, which refuses
+# every new pod: lower it (EVICTION_HARD='memory.available<100Mi,imagefs.available<5%').
+start kubelet --kubeconfig="$KUBECONFIG" --root-dir="$dir/kubelet" --hostname-override="$node" \
+  --eviction-hard="${EVICTION_HARD:-memory.available<100Mi,nodefs.available<10%,nodefs.inodesFree<5%,imagefs.available<15%}" \
+  --eviction-soft="${EVICTION_SOFT:-}" --eviction-soft-grace-period="${EVICTION_SOFT_GRACE_PERIOD:-}"
 start kube-proxy --master=http://127.0.0.1:8080 --hostname-override="$node"
 wait_for 90 "node $node to be Ready" sh -c "'$kubectl' get node '$node' -o jsonpath='{.status.conditions[?(@.type==\"Ready\")].status}' | grep -qx True"
 
