@@ -7,11 +7,9 @@ package drain
 import (
 	"context"
 	"fmt"
-	"io"
 	"os"
 	"sort"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -256,25 +254,13 @@ func evictionRetryInterval() time.Duration {
 	return EvictionRetryInterval
 }
 
-// syncWriter serialises the lines the concurrent evictions print.
-type syncWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
-}
-
 // evictPods is upstream's evictPods: each pod is evicted in its own goroutine through
 // pods/eviction (deleteOptions carry --grace-period), an eviction the disruption budget
 // refuses (429) is retried every EvictionRetryInterval until it is admitted or --timeout
 // runs out, and each evicted pod is waited for until it is gone ("pod/NAME evicted").
 func (o *drainOptions) evictPods(ctx context.Context, cs *client.Clientset, s connection.Streams, node string, victims []map[string]any, opts *metav1.DeleteOptions) error {
-	out := &syncWriter{w: s.Out}
-	errOut := &syncWriter{w: s.ErrOut}
+	locked := s.Locked() // the evictions print concurrently
+	out, errOut := locked.Out, locked.ErrOut
 	if o.timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, o.timeout)

@@ -125,8 +125,9 @@ func NewPortForwardCommand(f *connection.Flags, s connection.Streams) *cobra.Com
 			if err != nil {
 				return err
 			}
+			locked := s.Locked() // the connections' goroutines print concurrently
 			fw := &forwarder{
-				out: &lockedWriter{w: s.Out}, errOut: &lockedWriter{w: s.ErrOut},
+				out: locked.Out, errOut: locked.ErrOut,
 				url: fmt.Sprintf("%s/api/v1/namespaces/%s/pods/%s/portforward", base, url.PathEscape(ns), url.PathEscape(u.Name(pod))),
 			}
 			// Upstream's port-forward ends when its connection to the pod drops; here
@@ -477,16 +478,4 @@ func (fw *forwarder) handle(ctx context.Context, conn net.Conn, p forwardedPort)
 // business, not worth an error line.
 func localHangUp(err error) bool {
 	return errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE) || errors.Is(err, net.ErrClosed)
-}
-
-// lockedWriter serialises lines written by the connections' goroutines.
-type lockedWriter struct {
-	mu sync.Mutex
-	w  io.Writer
-}
-
-func (l *lockedWriter) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.w.Write(p)
 }

@@ -178,3 +178,21 @@ type Streams struct {
 	Out    io.Writer
 	ErrOut io.Writer
 }
+
+// Locked returns s with Out and ErrOut serialised, for a command whose goroutines print
+// lines concurrently (drain's evictions, port-forward's connections): a line is written
+// whole, never interleaved with another.
+func (s Streams) Locked() Streams {
+	return Streams{In: s.In, Out: &lockedWriter{w: s.Out}, ErrOut: &lockedWriter{w: s.ErrOut}}
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
