@@ -129,6 +129,9 @@ func NewKubelet(cfg KubeletConfig) *Kubelet {
 			OnPodCIDR: k.onPodCIDR,
 		}
 		if k.eviction != nil {
+			// Only a real node's conditions change: hollow nodes (thousands in a scale
+			// test) send no condition events.
+			ncfg.Recorder = k.rec
 			ncfg.Pressure = func(condition string) bool { return k.eviction.Pressure(eviction.Pressure(condition)) }
 			ncfg.MemoryReserved = eviction.MemoryReserved(cfg.EvictionThresholds, cfg.Machine.MemoryBytes)
 		}

@@ -38,6 +38,8 @@ type Config struct {
 	// Pressure says whether MemoryPressure, DiskPressure or PIDPressure is True (the
 	// eviction manager's verdict); nil: never.
 	Pressure func(condition string) bool
+	// Recorder records the node's condition events (nil: none).
+	Recorder Recorder
 	// MemoryReserved is subtracted from the memory capacity for allocatable: the hard
 	// memory.available eviction threshold, as upstream.
 	MemoryReserved int64
@@ -229,8 +231,10 @@ func (n *Controller) updateStatus(ctx context.Context, force bool) error {
 		return err
 	}
 	n.mu.Lock()
+	prev := n.lastSent
 	n.lastSent, n.lastTime = st, time.Now()
 	n.mu.Unlock()
+	n.recordConditionEvents(prev, st)
 	return nil
 }
 

@@ -2,6 +2,7 @@ package nodestatus
 
 import (
 	"context"
+	"strings"
 	"testing"
 )
 
@@ -42,5 +43,33 @@ func TestPressureConditionsAndAllocatable(t *testing.T) {
 		if c.GetType() == "DiskPressure" && c.GetStatus() != "False" {
 			t.Errorf("DiskPressure did not clear: %v", c)
 		}
+	}
+}
+
+// The node's events follow its conditions as upstream's kubelet records them: every
+// condition's state on the first status, then only the ones that changed.
+func TestConditionEvents(t *testing.T) {
+	under := map[string]bool{}
+	n := New(Config{
+		NodeName: "n", Machine: Machine{CPUs: 1, MemoryBytes: 1 << 30},
+		RuntimeVersion: func(context.Context) (string, error) { return "docker://20.10", nil },
+		Pressure:       func(c string) bool { return under[c] },
+	}, nil)
+	first := n.Status(context.Background(), nil)
+	got := strings.Join(conditionEvents(nil, first), " ")
+	if want := "NodeHasSufficientMemory NodeHasNoDiskPressure NodeHasSufficientPID NodeReady"; got != want {
+		t.Fatalf("first status events %q, want %q", got, want)
+	}
+	if ev := conditionEvents(first, n.Status(context.Background(), first)); len(ev) != 0 {
+		t.Fatalf("an unchanged status records %v", ev)
+	}
+	under["MemoryPressure"] = true
+	pressed := n.Status(context.Background(), first)
+	if got := conditionEvents(first, pressed); len(got) != 1 || got[0] != "NodeHasInsufficientMemory" {
+		t.Fatalf("memory pressure events %v", got)
+	}
+	under["MemoryPressure"] = false
+	if got := conditionEvents(pressed, n.Status(context.Background(), pressed)); len(got) != 1 || got[0] != "NodeHasSufficientMemory" {
+		t.Fatalf("recovery events %v", got)
 	}
 }

@@ -10,6 +10,7 @@ import (
 	corev1 "kube5/proto/api/core/v1"
 	metav1 "kube5/proto/api/meta/v1"
 	"kube5/proto/apiservertest"
+	"kube5/proto/client"
 
 	"kube5/kubelet/app/options"
 	"kube5/kubelet/internal/eviction"
@@ -79,6 +80,19 @@ func TestMemoryPressureEvictsTheHog(t *testing.T) {
 	createPod(t, cs, newPod("hog", node, box("hog", "hog", "3000")))
 	waitFor(t, "MemoryPressure True on the node", 90*time.Second, func() (bool, error) {
 		return nodeCondition(getNode(), "MemoryPressure") == "True", nil
+	})
+	waitFor(t, "the node event NodeHasInsufficientMemory", 30*time.Second, func() (bool, error) {
+		l, err := cs.Events("default").List(ctx, client.ListOptions{})
+		if err != nil {
+			return false, err
+		}
+		for _, e := range l.Items {
+			if e.GetInvolvedObject().GetName() == node && e.GetReason() == "NodeHasInsufficientMemory" &&
+				e.GetMessage() == "Node "+node+" status is now: NodeHasInsufficientMemory" {
+				return true, nil
+			}
+		}
+		return false, nil
 	})
 	hog := waitPod(t, cs, "default", "hog", "Failed/Evicted", 60*time.Second, func(p *corev1.Pod) bool {
 		return p.GetStatus().GetPhase() == "Failed"
