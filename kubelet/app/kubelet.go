@@ -167,7 +167,18 @@ func (k *Kubelet) onPodCIDR(cidr string) {
 
 // Server returns the kubelet's API handlers.
 func (k *Kubelet) Server() *server.Server {
-	return &server.Server{NodeName: k.cfg.NodeName, RT: k.cfg.Runtime, Pods: k.workers, Status: k.status.Status}
+	srv := &server.Server{NodeName: k.cfg.NodeName, RT: k.cfg.Runtime, Pods: k.workers, Status: k.status.Status}
+	if signals := k.cfg.EvictionSignals; signals != nil {
+		srv.Node = func() (eviction.NodeMemory, eviction.Observations, error) {
+			mem, err := eviction.ReadNodeMemory()
+			if err != nil {
+				return mem, nil, err
+			}
+			obs, err := signals()
+			return mem, obs, err
+		}
+	}
+	return srv
 }
 
 // Workers returns the pod workers (tests).

@@ -83,43 +83,63 @@ func meminfo() (map[string]int64, error) {
 const cgroupV1Memory = "/sys/fs/cgroup/memory"
 
 func memory() (Observation, error) {
-	mi, err := meminfo()
+	m, err := ReadNodeMemory()
 	if err != nil {
 		return Observation{}, err
 	}
-	capacity := mi["MemTotal"]
-	if capacity == 0 {
-		return Observation{}, fmt.Errorf("/proc/meminfo has no MemTotal")
-	}
-	if ws, err := rootWorkingSet(); err == nil {
-		return Observation{Available: capacity - ws, Capacity: capacity}, nil
-	}
-	return Observation{Available: mi["MemAvailable"], Capacity: capacity}, nil
+	return Observation{Available: m.Capacity - m.WorkingSet, Capacity: m.Capacity}, nil
 }
 
-// rootWorkingSet is the root memory cgroup's usage minus its inactive file pages, as
-// cAdvisor computes the node's working set for upstream's kubelet.
-func rootWorkingSet() (int64, error) {
+// NodeMemory is the node's memory as the kubelet reports it (/stats/summary) and
+// evicts by (memory.available = Capacity - WorkingSet).
+type NodeMemory struct {
+	Capacity, Usage, WorkingSet int64
+}
+
+// ReadNodeMemory reads the root memory cgroup (usage, and usage minus inactive file
+// pages as the working set, as cAdvisor does); without a cgroup v1 root, /proc/meminfo
+// (MemTotal - MemAvailable for both).
+func ReadNodeMemory() (NodeMemory, error) {
+	mi, err := meminfo()
+	if err != nil {
+		return NodeMemory{}, err
+	}
+	capacity := mi["MemTotal"]
+	if capacity == 0 {
+		return NodeMemory{}, fmt.Errorf("/proc/meminfo has no MemTotal")
+	}
+	if usage, ws, err := rootMemory(); err == nil {
+		return NodeMemory{Capacity: capacity, Usage: usage, WorkingSet: ws}, nil
+	}
+	used := capacity - mi["MemAvailable"]
+	return NodeMemory{Capacity: capacity, Usage: used, WorkingSet: used}, nil
+}
+
+// rootMemory is the root memory cgroup's usage and working set (usage minus inactive
+// file pages, which the kernel reclaims freely), as cAdvisor computes the node's for
+// upstream's kubelet.
+func rootMemory() (usage, workingSet int64, err error) {
 	b, err := os.ReadFile(filepath.Join(cgroupV1Memory, "memory.usage_in_bytes"))
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
-	usage, err := strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
+	usage, err = strconv.ParseInt(strings.TrimSpace(string(b)), 10, 64)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	st, err := os.ReadFile(filepath.Join(cgroupV1Memory, "memory.stat"))
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
+	workingSet = usage
 	for _, line := range strings.Split(string(st), "\n") {
 		if v, ok := strings.CutPrefix(line, "total_inactive_file "); ok {
 			if n, err := strconv.ParseInt(v, 10, 64); err == nil && n < usage {
-				usage -= n
+				workingSet -= n
 			}
 		}
 	}
-	return usage, nil
+	return usage, workingSet, nil
 }
 
 func filesystem(dir string) (bytes, inodes Observation, err error) {

@@ -34,6 +34,7 @@ import (
 	"kube5/proto/daemon"
 	"kube5/proto/remotecommand"
 
+	"kube5/kubelet/internal/eviction"
 	"kube5/kubelet/internal/runtime"
 )
 
@@ -49,6 +50,10 @@ type Server struct {
 	Pods     Pods
 	// Status returns the last computed status of a pod (nil: none yet).
 	Status func(uid string) *corev1.PodStatus
+	// Node reads the node's own memory and filesystems for the summary, the figures its
+	// eviction manager uses (nil: the node's memory is the sum of its pods', as on a
+	// hollow node).
+	Node func() (eviction.NodeMemory, eviction.Observations, error)
 }
 
 // Register adds the full API to d (--port).
@@ -253,8 +258,21 @@ type (
 	}
 	MemoryStats struct {
 		Time            time.Time `json:"time"`
+		AvailableBytes  *uint64   `json:"availableBytes,omitempty"`
 		UsageBytes      uint64    `json:"usageBytes"`
 		WorkingSetBytes uint64    `json:"workingSetBytes"`
+	}
+	FsStats struct {
+		Time           time.Time `json:"time"`
+		AvailableBytes uint64    `json:"availableBytes"`
+		CapacityBytes  uint64    `json:"capacityBytes"`
+		UsedBytes      uint64    `json:"usedBytes"`
+		InodesFree     uint64    `json:"inodesFree"`
+		Inodes         uint64    `json:"inodes"`
+		InodesUsed     uint64    `json:"inodesUsed"`
+	}
+	RuntimeStats struct {
+		ImageFs *FsStats `json:"imageFs,omitempty"`
 	}
 	ContainerStats struct {
 		Name      string       `json:"name"`
@@ -275,9 +293,11 @@ type (
 		Memory     *MemoryStats     `json:"memory,omitempty"`
 	}
 	NodeStats struct {
-		NodeName string       `json:"nodeName"`
-		CPU      *CPUStats    `json:"cpu,omitempty"`
-		Memory   *MemoryStats `json:"memory,omitempty"`
+		NodeName string        `json:"nodeName"`
+		CPU      *CPUStats     `json:"cpu,omitempty"`
+		Memory   *MemoryStats  `json:"memory,omitempty"`
+		Fs       *FsStats      `json:"fs,omitempty"`
+		Runtime  *RuntimeStats `json:"runtime,omitempty"`
 	}
 	Summary struct {
 		Node NodeStats  `json:"node"`
@@ -333,6 +353,7 @@ func (s *Server) summary(w http.ResponseWriter, r *http.Request) {
 		}(c, ps)
 	}
 	wg.Wait()
+	s.nodeFigures(&sum.Node, now)
 	for _, uid := range order {
 		ps := byPod[uid]
 		sort.Slice(ps.Containers, func(i, j int) bool { return ps.Containers[i].Name < ps.Containers[j].Name })
@@ -342,6 +363,28 @@ func (s *Server) summary(w http.ResponseWriter, r *http.Request) {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	_ = enc.Encode(sum)
+}
+
+// nodeFigures replaces the node's memory (the sum of its pods' so far) with the node's
+// own, as upstream's summary reports the root cgroup, and adds its filesystems.
+func (s *Server) nodeFigures(n *NodeStats, now time.Time) {
+	if s.Node == nil {
+		return
+	}
+	mem, obs, err := s.Node()
+	if err != nil {
+		klog.V(2).InfoS("Reading the node's own usage failed; the summary's node figures are its pods'", "err", err)
+		return
+	}
+	avail := uint64(mem.Capacity - mem.WorkingSet)
+	n.Memory = &MemoryStats{Time: now, AvailableBytes: &avail, UsageBytes: uint64(mem.Usage), WorkingSetBytes: uint64(mem.WorkingSet)}
+	fs := func(bytes, inodes eviction.Signal) *FsStats {
+		b, i := obs[bytes], obs[inodes]
+		return &FsStats{Time: now, AvailableBytes: uint64(b.Available), CapacityBytes: uint64(b.Capacity), UsedBytes: uint64(b.Capacity - b.Available),
+			InodesFree: uint64(i.Available), Inodes: uint64(i.Capacity), InodesUsed: uint64(i.Capacity - i.Available)}
+	}
+	n.Fs = fs(eviction.NodeFsAvailable, eviction.NodeFsInodesFree)
+	n.Runtime = &RuntimeStats{ImageFs: fs(eviction.ImageFsAvailable, eviction.ImageFsInodesFree)}
 }
 
 // sessionStreams gives an exec or attach session's context, cancelled when the client

@@ -3,6 +3,7 @@ package server
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -14,6 +15,7 @@ import (
 	"kube5/proto/daemon"
 	"kube5/proto/remotecommand"
 
+	"kube5/kubelet/internal/eviction"
 	"kube5/kubelet/internal/runtime"
 	"kube5/kubelet/internal/runtime/fake"
 )
@@ -107,5 +109,45 @@ func TestPodsAndSummary(t *testing.T) {
 	}
 	if code, body := get(t, ts.URL+"/stats/summary"); code != 200 || !strings.Contains(body, `"nodeName": "n"`) || !strings.Contains(body, `"uid": "u1"`) {
 		t.Fatalf("/stats/summary: %d %q", code, body)
+	}
+}
+
+// With the node's own figures, the summary's node is the node (as upstream's root
+// cgroup), not the sum of its pods: memory available/usage/working set, and the node
+// and image filesystems.
+func TestSummaryNodeFigures(t *testing.T) {
+	rt := fake.New()
+	s := &Server{NodeName: "n", RT: rt, Pods: podList{}, Node: func() (eviction.NodeMemory, eviction.Observations, error) {
+		return eviction.NodeMemory{Capacity: 1000, Usage: 700, WorkingSet: 600}, eviction.Observations{
+			eviction.NodeFsAvailable: {Available: 30, Capacity: 100}, eviction.NodeFsInodesFree: {Available: 5, Capacity: 10},
+			eviction.ImageFsAvailable: {Available: 40, Capacity: 200}, eviction.ImageFsInodesFree: {Available: 6, Capacity: 20},
+		}, nil
+	}}
+	d := daemon.NewServer("kubelet", nil)
+	s.Register(d)
+	ts := httptest.NewServer(d.Handler())
+	defer ts.Close()
+	code, body := get(t, ts.URL+"/stats/summary")
+	var sum struct {
+		Node struct {
+			Memory  struct{ AvailableBytes, UsageBytes, WorkingSetBytes uint64 }
+			Fs      struct{ AvailableBytes, CapacityBytes, UsedBytes, InodesFree, Inodes, InodesUsed uint64 }
+			Runtime struct {
+				ImageFs struct{ AvailableBytes, CapacityBytes, UsedBytes uint64 }
+			}
+		}
+	}
+	if err := json.Unmarshal([]byte(body), &sum); code != 200 || err != nil {
+		t.Fatalf("/stats/summary: %d %v %q", code, err, body)
+	}
+	n := sum.Node
+	if n.Memory.AvailableBytes != 400 || n.Memory.UsageBytes != 700 || n.Memory.WorkingSetBytes != 600 {
+		t.Errorf("node memory %+v", n.Memory)
+	}
+	if n.Fs.AvailableBytes != 30 || n.Fs.CapacityBytes != 100 || n.Fs.UsedBytes != 70 || n.Fs.InodesFree != 5 || n.Fs.Inodes != 10 || n.Fs.InodesUsed != 5 {
+		t.Errorf("node fs %+v", n.Fs)
+	}
+	if im := n.Runtime.ImageFs; im.AvailableBytes != 40 || im.CapacityBytes != 200 || im.UsedBytes != 160 {
+		t.Errorf("image fs %+v", im)
 	}
 }

@@ -375,7 +375,7 @@ func TestNode(t *testing.T) {
 		}
 		waitFor(t, "stats of statpod", 20*time.Second, func() (bool, error) {
 			b := httpGet(t, k.baseURL+"/stats/summary")
-			return strings.Contains(b, `"name": "statpod"`) && strings.Contains(b, `"workingSetBytes"`), nil
+			return strings.Contains(b, `"name": "statpod"`) && strings.Contains(b, `"workingSetBytes"`) && strings.Contains(b, `"availableBytes"`) && strings.Contains(b, `"imageFs"`), nil
 		})
 		if b := httpGet(t, k.baseURL+"/healthz"); strings.TrimSpace(b) != "ok" {
 			t.Fatalf("/healthz: %q", b)
