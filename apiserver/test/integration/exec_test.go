@@ -4,16 +4,13 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
 	corev1 "kube5/proto/api/core/v1"
-	metav1 "kube5/proto/api/meta/v1"
 	"kube5/proto/remotecommand"
 )
 
@@ -75,25 +72,11 @@ func TestPodExecProxiedToKubelet(t *testing.T) {
 	ts := start(t)
 	ctx := context.Background()
 	fk := &fakeExecKubelet{}
-	kubelet := httptest.NewServer(fk)
-	defer kubelet.Close()
-	_, portStr, _ := net.SplitHostPort(strings.TrimPrefix(kubelet.URL, "http://"))
-	port, _ := strconv.Atoi(portStr)
-	node, err := ts.Client.Nodes().Create(ctx, &corev1.Node{Metadata: &metav1.ObjectMeta{Name: "exec-node"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	node.Status = &corev1.NodeStatus{
-		Addresses:       []*corev1.NodeAddress{{Type: "InternalIP", Address: "127.0.0.1"}},
-		DaemonEndpoints: &corev1.NodeDaemonEndpoints{KubeletEndpoint: &corev1.DaemonEndpoint{Port: int32(port)}},
-	}
-	if _, err := ts.Client.Nodes().UpdateStatus(ctx, node); err != nil {
-		t.Fatal(err)
-	}
+	kubeletNode(t, ts, "exec-node", fk)
 	pod := newPod("default", "execpod", nil)
 	pod.Spec.Containers = append(pod.Spec.Containers, &corev1.Container{Name: "sleepy", Image: "kube5/testbox:1.0"})
 	pod.Spec.NodeName = "exec-node"
-	pod, err = ts.Client.Pods("default").Create(ctx, pod)
+	pod, err := ts.Client.Pods("default").Create(ctx, pod)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"sort"
 	"strings"
@@ -259,6 +261,28 @@ func hasCause(st *metav1.Status, field string) bool {
 		}
 	}
 	return false
+}
+
+// kubeletNode registers node name with a kubelet at h: an HTTP server on 127.0.0.1 that
+// the apiserver's pods/log, exec, attach and portforward proxy to (InternalIP and
+// kubeletEndpoint port in the node's status). The server stops on cleanup.
+func kubeletNode(t *testing.T, ts *apptesting.TestServer, name string, h http.Handler) {
+	t.Helper()
+	kubelet := httptest.NewServer(h)
+	t.Cleanup(kubelet.Close)
+	port := kubelet.Listener.Addr().(*net.TCPAddr).Port
+	ctx := ctxFor(t)
+	node, err := ts.Client.Nodes().Create(ctx, &corev1.Node{Metadata: &metav1.ObjectMeta{Name: name}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	node.Status = &corev1.NodeStatus{
+		Addresses:       []*corev1.NodeAddress{{Type: "InternalIP", Address: "127.0.0.1"}},
+		DaemonEndpoints: &corev1.NodeDaemonEndpoints{KubeletEndpoint: &corev1.DaemonEndpoint{Port: int32(port)}},
+	}
+	if _, err := ts.Client.Nodes().UpdateStatus(ctx, node); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // --- objects ---

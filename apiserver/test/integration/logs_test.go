@@ -3,14 +3,9 @@ package integration
 import (
 	"context"
 	"io"
-	"net"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
-
-	corev1 "kube5/proto/api/core/v1"
-	metav1 "kube5/proto/api/meta/v1"
 )
 
 // pods/log is proxied to the kubelet of the pod's node (InternalIP and kubeletEndpoint
@@ -19,28 +14,10 @@ func TestPodLogsProxiedToKubelet(t *testing.T) {
 	ts := start(t)
 	ctx := context.Background()
 	var gotPath, gotQuery string
-	kubelet := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	kubeletNode(t, ts, "log-node", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		gotPath, gotQuery = r.URL.Path, r.URL.RawQuery
 		io.WriteString(w, "line 1\nline 2\n")
 	}))
-	defer kubelet.Close()
-	_, portStr, _ := net.SplitHostPort(strings.TrimPrefix(kubelet.URL, "http://"))
-	var port int32
-	for _, c := range portStr {
-		port = port*10 + int32(c-'0')
-	}
-	node := &corev1.Node{Metadata: &metav1.ObjectMeta{Name: "log-node"}}
-	node, err := ts.Client.Nodes().Create(ctx, node)
-	if err != nil {
-		t.Fatal(err)
-	}
-	node.Status = &corev1.NodeStatus{
-		Addresses:       []*corev1.NodeAddress{{Type: "InternalIP", Address: "127.0.0.1"}},
-		DaemonEndpoints: &corev1.NodeDaemonEndpoints{KubeletEndpoint: &corev1.DaemonEndpoint{Port: port}},
-	}
-	if _, err := ts.Client.Nodes().UpdateStatus(ctx, node); err != nil {
-		t.Fatal(err)
-	}
 	pod := newPod("default", "logpod", nil)
 	pod.Spec.NodeName = "log-node"
 	if _, err := ts.Client.Pods("default").Create(ctx, pod); err != nil {

@@ -7,14 +7,10 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httptest"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
-	corev1 "kube5/proto/api/core/v1"
-	metav1 "kube5/proto/api/meta/v1"
 	"kube5/proto/portforward"
 )
 
@@ -84,21 +80,7 @@ func TestPodPortForwardProxiedToKubelet(t *testing.T) {
 		}
 	}()
 	fk := &fakePortForwardKubelet{app: app.Addr().String()}
-	kubelet := httptest.NewServer(fk)
-	defer kubelet.Close()
-	_, portStr, _ := net.SplitHostPort(strings.TrimPrefix(kubelet.URL, "http://"))
-	port, _ := strconv.Atoi(portStr)
-	node, err := ts.Client.Nodes().Create(ctx, &corev1.Node{Metadata: &metav1.ObjectMeta{Name: "pf-node"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	node.Status = &corev1.NodeStatus{
-		Addresses:       []*corev1.NodeAddress{{Type: "InternalIP", Address: "127.0.0.1"}},
-		DaemonEndpoints: &corev1.NodeDaemonEndpoints{KubeletEndpoint: &corev1.DaemonEndpoint{Port: int32(port)}},
-	}
-	if _, err := ts.Client.Nodes().UpdateStatus(ctx, node); err != nil {
-		t.Fatal(err)
-	}
+	kubeletNode(t, ts, "pf-node", fk)
 	pod := newPod("default", "pfpod", nil)
 	pod.Spec.NodeName = "pf-node"
 	if _, err := ts.Client.Pods("default").Create(ctx, pod); err != nil {

@@ -30,9 +30,8 @@ func udpAsk(pc net.PacketConn, addr string, timeout time.Duration) (string, erro
 	return string(buf[:n]), err
 }
 
-// udpEntries lists the UDP conntrack entries of the namespace at nsPath whose original
-// destination is ip:port.
-func udpEntries(t *testing.T, nsPath, ip string, port uint16) []*netlink.ConntrackFlow {
+// conntrackFlows lists the IPv4 conntrack entries of the namespace at nsPath.
+func conntrackFlows(t *testing.T, nsPath string) []*netlink.ConntrackFlow {
 	t.Helper()
 	ns, err := netns.GetFromPath(nsPath)
 	if err != nil {
@@ -48,8 +47,15 @@ func udpEntries(t *testing.T, nsPath, ip string, port uint16) []*netlink.Conntra
 	if err != nil {
 		t.Fatal(err)
 	}
+	return flows
+}
+
+// udpEntries lists the UDP conntrack entries of the namespace at nsPath whose original
+// destination is ip:port.
+func udpEntries(t *testing.T, nsPath, ip string, port uint16) []*netlink.ConntrackFlow {
+	t.Helper()
 	var out []*netlink.ConntrackFlow
-	for _, f := range flows {
+	for _, f := range conntrackFlows(t, nsPath) {
 		if f.Forward.Protocol == unix.IPPROTO_UDP && f.Forward.DstIP.Equal(net.ParseIP(ip)) && f.Forward.DstPort == port {
 			out = append(out, f)
 		}
@@ -199,22 +205,8 @@ func TestKernelUDPConntrackCleanup(t *testing.T) {
 // tcpEntries counts the TCP conntrack entries to ip in the namespace.
 func tcpEntries(t *testing.T, nsPath, ip string) int {
 	t.Helper()
-	ns, err := netns.GetFromPath(nsPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ns.Close()
-	h, err := netlink.NewHandleAt(ns, unix.NETLINK_NETFILTER)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer h.Close()
-	flows, err := h.ConntrackTableList(netlink.ConntrackTable, unix.AF_INET)
-	if err != nil {
-		t.Fatal(err)
-	}
 	n := 0
-	for _, f := range flows {
+	for _, f := range conntrackFlows(t, nsPath) {
 		if f.Forward.Protocol == unix.IPPROTO_TCP && f.Forward.DstIP.Equal(net.ParseIP(ip)) {
 			n++
 		}
