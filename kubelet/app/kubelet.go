@@ -47,9 +47,10 @@ type KubeletConfig struct {
 	BackOffInitial time.Duration
 	// PodCIDRTimeout bounds how long pods wait for the node's podCIDR (--pod-cidr-timeout).
 	PodCIDRTimeout time.Duration
-	// EvictionSignals reads the node's signals; nil runs no eviction manager (a hollow
-	// node has no resources of its own to run out of).
-	EvictionSignals                                                                         func() (eviction.Observations, error)
+	// NodeUsage reads the node's memory and eviction signals; nil runs no eviction manager
+	// and reports the pods' sum as the node's usage (a hollow node has no resources of its
+	// own to run out of).
+	NodeUsage                                                                               func() (eviction.NodeMemory, eviction.Observations, error)
 	EvictionThresholds                                                                      []eviction.Threshold
 	EvictionPressureTransitionPeriod, EvictionMaxPodGracePeriod, EvictionMonitoringInterval time.Duration
 }
@@ -101,9 +102,13 @@ func NewKubelet(cfg KubeletConfig) *Kubelet {
 		Network: k.podNetwork, Services: cfg.Services, Objects: objects, DNS: cfg.DNS,
 		RelistPeriod: cfg.RelistPeriod, ResyncPeriod: cfg.ResyncPeriod, BackOffInitial: cfg.BackOffInitial,
 	}
-	if cfg.EvictionSignals != nil {
+	if cfg.NodeUsage != nil {
+		signals := func() (eviction.Observations, error) {
+			_, obs, err := cfg.NodeUsage()
+			return obs, err
+		}
 		k.eviction = eviction.New(eviction.Config{
-			NodeName: cfg.NodeName, Thresholds: cfg.EvictionThresholds, Signals: cfg.EvictionSignals,
+			NodeName: cfg.NodeName, Thresholds: cfg.EvictionThresholds, Signals: signals,
 			PressureTransitionPeriod: cfg.EvictionPressureTransitionPeriod, MaxPodGracePeriod: cfg.EvictionMaxPodGracePeriod,
 			MonitoringInterval: cfg.EvictionMonitoringInterval, Recorder: k.rec,
 			Pods:  func() []*corev1.Pod { return k.workers.ActivePods() },
@@ -167,18 +172,7 @@ func (k *Kubelet) onPodCIDR(cidr string) {
 
 // Server returns the kubelet's API handlers.
 func (k *Kubelet) Server() *server.Server {
-	srv := &server.Server{NodeName: k.cfg.NodeName, RT: k.cfg.Runtime, Pods: k.workers, Status: k.status.Status}
-	if signals := k.cfg.EvictionSignals; signals != nil {
-		srv.Node = func() (eviction.NodeMemory, eviction.Observations, error) {
-			mem, err := eviction.ReadNodeMemory()
-			if err != nil {
-				return mem, nil, err
-			}
-			obs, err := signals()
-			return mem, obs, err
-		}
-	}
-	return srv
+	return &server.Server{NodeName: k.cfg.NodeName, RT: k.cfg.Runtime, Pods: k.workers, Status: k.status.Status, Node: k.cfg.NodeUsage}
 }
 
 // Workers returns the pod workers (tests).

@@ -178,7 +178,9 @@ func Setup(ctx context.Context, o *options.Options) (*Server, error) {
 			return nil, err
 		}
 		rootDir := o.RootDir
-		cfg.EvictionSignals = func() (eviction.Observations, error) { return eviction.NodeSignals(rootDir, imageDir) }
+		cfg.NodeUsage = func() (eviction.NodeMemory, eviction.Observations, error) {
+			return eviction.ReadNode(rootDir, imageDir)
+		}
 		cfg.EvictionThresholds = ts
 		cfg.EvictionPressureTransitionPeriod = o.EvictionPressureTransitionPeriod
 		cfg.EvictionMaxPodGracePeriod = time.Duration(o.EvictionMaxPodGracePeriod) * time.Second

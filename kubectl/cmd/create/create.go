@@ -68,17 +68,8 @@ func (c *common) submit(ctx context.Context, f *connection.Flags, s connection.S
 	if err != nil {
 		return err
 	}
-	ns, explicit, err := f.DefaultNamespace()
-	if err != nil {
+	if _, err := c.prepare(f, res, obj); err != nil {
 		return err
-	}
-	if err := resource.SetNamespace(res, obj, ns, explicit); err != nil {
-		return err
-	}
-	if c.saveConfig {
-		if err := SetLastApplied(obj); err != nil {
-			return err
-		}
 	}
 	if dry {
 		if _, err := u.ToProto(obj, res); err != nil {
@@ -98,6 +89,25 @@ func (c *common) submit(ctx context.Context, f *connection.Flags, s connection.S
 		return err
 	}
 	return c.PrintResult(s.Out, res, out, "created", false)
+}
+
+// prepare puts obj in its namespace (the flags', unless it names its own, which must
+// agree with an explicit -n) and, with --save-config, records it in its last-applied
+// annotation. It returns the namespace.
+func (c *common) prepare(f *connection.Flags, res *scheme.Resource, obj map[string]any) (string, error) {
+	ns, explicit, err := f.DefaultNamespace()
+	if err != nil {
+		return "", err
+	}
+	if err := resource.SetNamespace(res, obj, ns, explicit); err != nil {
+		return "", err
+	}
+	if c.saveConfig {
+		if err := SetLastApplied(obj); err != nil {
+			return "", err
+		}
+	}
+	return ns, nil
 }
 
 // SetLastApplied records obj (without the annotation itself) in its last-applied

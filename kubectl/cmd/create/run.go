@@ -151,17 +151,9 @@ func (a attachRun) run(ctx context.Context, c *common, f *connection.Flags, s co
 		return err
 	}
 	res := mustLookup("pods")
-	ns, explicit, err := f.DefaultNamespace()
+	ns, err := c.prepare(f, res, obj)
 	if err != nil {
 		return err
-	}
-	if err := resource.SetNamespace(res, obj, ns, explicit); err != nil {
-		return err
-	}
-	if c.saveConfig {
-		if err := SetLastApplied(obj); err != nil {
-			return err
-		}
 	}
 	cs, err := f.Client()
 	if err != nil {

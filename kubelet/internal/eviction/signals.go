@@ -27,15 +27,21 @@ type Observations map[Signal]Observation
 //     does not exist;
 //   - pid.available: the kernel's pid limit minus the tasks that exist.
 func NodeSignals(rootDir, imageDir string) (Observations, error) {
-	obs := Observations{}
-	mem, err := memory()
+	_, obs, err := ReadNode(rootDir, imageDir)
+	return obs, err
+}
+
+// ReadNode reads the node's memory (for /stats/summary) and its signals (for eviction)
+// in one pass, so both report the same figures.
+func ReadNode(rootDir, imageDir string) (NodeMemory, Observations, error) {
+	mem, err := readNodeMemory()
 	if err != nil {
-		return nil, fmt.Errorf("reading memory.available: %w", err)
+		return mem, nil, fmt.Errorf("reading memory.available: %w", err)
 	}
-	obs[MemoryAvailable] = mem
+	obs := Observations{MemoryAvailable: {Available: mem.Capacity - mem.WorkingSet, Capacity: mem.Capacity}}
 	node, inodes, err := filesystem(rootDir)
 	if err != nil {
-		return nil, fmt.Errorf("reading nodefs.available of --root-dir %s: %w", rootDir, err)
+		return mem, nil, fmt.Errorf("reading nodefs.available of --root-dir %s: %w", rootDir, err)
 	}
 	obs[NodeFsAvailable], obs[NodeFsInodesFree] = node, inodes
 	obs[ImageFsAvailable], obs[ImageFsInodesFree] = node, inodes
@@ -47,7 +53,7 @@ func NodeSignals(rootDir, imageDir string) (Observations, error) {
 	if pid, err := pids(); err == nil {
 		obs[PIDAvailable] = pid
 	}
-	return obs, nil
+	return mem, obs, nil
 }
 
 func meminfo() (map[string]int64, error) {
@@ -82,24 +88,16 @@ func meminfo() (map[string]int64, error) {
 // cgroupV1Memory is where the root memory cgroup's files are on a cgroup v1 host.
 const cgroupV1Memory = "/sys/fs/cgroup/memory"
 
-func memory() (Observation, error) {
-	m, err := ReadNodeMemory()
-	if err != nil {
-		return Observation{}, err
-	}
-	return Observation{Available: m.Capacity - m.WorkingSet, Capacity: m.Capacity}, nil
-}
-
 // NodeMemory is the node's memory as the kubelet reports it (/stats/summary) and
 // evicts by (memory.available = Capacity - WorkingSet).
 type NodeMemory struct {
 	Capacity, Usage, WorkingSet int64
 }
 
-// ReadNodeMemory reads the root memory cgroup (usage, and usage minus inactive file
+// readNodeMemory reads the root memory cgroup (usage, and usage minus inactive file
 // pages as the working set, as cAdvisor does); without a cgroup v1 root, /proc/meminfo
 // (MemTotal - MemAvailable for both).
-func ReadNodeMemory() (NodeMemory, error) {
+func readNodeMemory() (NodeMemory, error) {
 	mi, err := meminfo()
 	if err != nil {
 		return NodeMemory{}, err
