@@ -1,16 +1,12 @@
 package remotecommand
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
-	"net/url"
-	"strings"
 )
 
 // StreamOptions are the client's ends of the command's streams. A nil Stdin sends
@@ -25,37 +21,12 @@ type StreamOptions struct {
 	Header http.Header
 }
 
-// UpgradeError is a refusal before the upgrade: the server's status and body (text from
-// a kubelet, a JSON v1 Status from the apiserver), for the caller to render.
-type UpgradeError struct {
-	StatusCode  int
-	Status      string
-	ContentType string
-	Body        []byte
-}
-
-func (e *UpgradeError) Error() string {
-	return fmt.Sprintf("exec: %s: %s", e.Status, strings.TrimSpace(string(e.Body)))
-}
-
 // Exec runs a command through an exec endpoint (a kubelet's /exec/..., or the
 // apiserver's pods/exec) and copies its streams until the status frame; it returns the
 // command's exit code. execURL is the full http URL with the query (see Request.Query).
 // Cancelling ctx closes the connection.
 func Exec(ctx context.Context, execURL string, o StreamOptions) (int, error) {
-	u, err := url.Parse(execURL)
-	if err != nil {
-		return -1, err
-	}
-	if u.Scheme != "http" {
-		return -1, fmt.Errorf("exec: unsupported scheme %q (only http)", u.Scheme)
-	}
-	host := u.Host
-	if u.Port() == "" {
-		host = net.JoinHostPort(u.Hostname(), "80")
-	}
-	var d net.Dialer
-	conn, err := d.DialContext(ctx, "tcp", host)
+	conn, br, err := DialUpgrade(ctx, execURL, Protocol, "exec", o.Header)
 	if err != nil {
 		return -1, err
 	}
@@ -63,31 +34,6 @@ func Exec(ctx context.Context, execURL string, o StreamOptions) (int, error) {
 	// A cancelled ctx unblocks the frame reader below by closing the connection.
 	stop := context.AfterFunc(ctx, func() { conn.Close() })
 	defer stop()
-
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, execURL, nil)
-	if err != nil {
-		return -1, err
-	}
-	for k, vs := range o.Header {
-		for _, v := range vs {
-			req.Header.Add(k, v)
-		}
-	}
-	req.Header.Set("Connection", "Upgrade")
-	req.Header.Set("Upgrade", Protocol)
-	if err := req.Write(conn); err != nil {
-		return -1, err
-	}
-	br := bufio.NewReader(conn)
-	resp, err := http.ReadResponse(br, req)
-	if err != nil {
-		return -1, err
-	}
-	if resp.StatusCode != http.StatusSwitchingProtocols {
-		b, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
-		resp.Body.Close()
-		return -1, &UpgradeError{StatusCode: resp.StatusCode, Status: resp.Status, ContentType: resp.Header.Get("Content-Type"), Body: b}
-	}
 	fw := NewFrameWriter(conn)
 	if o.Stdin != nil {
 		go copyStdin(fw, o.Stdin)

@@ -2,7 +2,6 @@ package remotecommand
 
 import (
 	"encoding/json"
-	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -39,16 +38,8 @@ type Session struct {
 // frames (stdin, resizes). Validate the request before: errors after this point can only
 // be reported in the status frame (Finish).
 func Accept(w http.ResponseWriter, req Request) (*Session, error) {
-	hj, ok := w.(http.Hijacker)
-	if !ok {
-		return nil, errors.New("connection cannot be upgraded")
-	}
-	conn, brw, err := hj.Hijack()
+	conn, br, err := Hijack(w, Protocol)
 	if err != nil {
-		return nil, err
-	}
-	if _, err := io.WriteString(conn, "HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: "+Protocol+"\r\n\r\n"); err != nil {
-		conn.Close()
 		return nil, err
 	}
 	s := &Session{conn: conn, fw: NewFrameWriter(conn)}
@@ -70,8 +61,8 @@ func Accept(w http.ResponseWriter, req Request) (*Session, error) {
 	}
 	done := make(chan struct{})
 	s.Done = done
-	// brw.Reader may already hold bytes the client sent right after its request.
-	go s.readFrames(brw.Reader, stdinW, resize, done)
+	// br may already hold bytes the client sent right after its request.
+	go s.readFrames(br, stdinW, resize, done)
 	return s, nil
 }
 
