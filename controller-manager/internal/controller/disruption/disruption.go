@@ -122,25 +122,9 @@ func (c *Controller) Run(ctx context.Context, workers int) {
 	syncCtx, stop := controller.SyncContext(ctx)
 	defer stop()
 	for i := 0; i < workers; i++ {
-		go c.worker(syncCtx)
+		go controller.Work(syncCtx, c.queue, c.sync, "PodDisruptionBudget sync failed; retrying", "podDisruptionBudget")
 	}
 	<-ctx.Done()
-}
-
-func (c *Controller) worker(ctx context.Context) {
-	for {
-		key, shutdown := c.queue.Get()
-		if shutdown {
-			return
-		}
-		if err := c.sync(ctx, key); err != nil {
-			klog.V(2).InfoS("PodDisruptionBudget sync failed; retrying", "podDisruptionBudget", key, "err", err)
-			c.queue.AddRateLimited(key)
-		} else {
-			c.queue.Forget(key)
-		}
-		c.queue.Done(key)
-	}
 }
 
 // sync brings one budget's status up to date. A failure other than a conflict first

@@ -97,25 +97,9 @@ func (c *Controller) Run(ctx context.Context, workers int) {
 	}
 	klog.V(1).InfoS("Starting controller", "controller", Name, "workers", workers)
 	for i := 0; i < workers; i++ {
-		go c.worker(ctx)
+		go controller.Work(ctx, c.queue, c.sync, "Endpoints sync failed; retrying", "service")
 	}
 	<-ctx.Done()
-}
-
-func (c *Controller) worker(ctx context.Context) {
-	for {
-		key, shutdown := c.queue.Get()
-		if shutdown {
-			return
-		}
-		if err := c.sync(ctx, key); err != nil {
-			klog.V(2).InfoS("Endpoints sync failed; retrying", "service", key, "err", err)
-			c.queue.AddRateLimited(key)
-		} else {
-			c.queue.Forget(key)
-		}
-		c.queue.Done(key)
-	}
 }
 
 // sync makes the Endpoints of service key match its pods; it writes only on a change.

@@ -105,7 +105,7 @@ func (c *Controller) Run(ctx context.Context, workers int) {
 	c.mu.Unlock()
 	klog.V(1).InfoS("Starting controller", "controller", "nodeipam", "workers", workers)
 	for i := 0; i < workers; i++ {
-		go c.worker(ctx)
+		go controller.Work(ctx, c.queue, c.sync, "Node CIDR allocation failed; retrying", "node")
 	}
 	<-ctx.Done()
 }
@@ -130,22 +130,6 @@ func (c *Controller) occupy(n *corev1.Node) {
 		_ = c.set.Release(prev) // we allocated prev, but the node carries another
 	}
 	c.owner[name] = ipn
-}
-
-func (c *Controller) worker(ctx context.Context) {
-	for {
-		key, shutdown := c.queue.Get()
-		if shutdown {
-			return
-		}
-		if err := c.sync(ctx, key); err != nil {
-			klog.V(2).InfoS("Node CIDR allocation failed; retrying", "node", key, "err", err)
-			c.queue.AddRateLimited(key)
-		} else {
-			c.queue.Forget(key)
-		}
-		c.queue.Done(key)
-	}
 }
 
 // sync gives node name a subnet when it has none, or releases the subnet of a deleted node.
